@@ -1,0 +1,51 @@
+/** What liveview sends to browsers over socket.io, and what the consumer stores. */
+
+/** A `stocks` document as the page sees it. Only `company` and `avgPrice` are guaranteed. */
+export interface StockView {
+  company: string;
+  avgPrice: number;
+  lastPrice?: number;
+  vwap?: number;
+  batchSize?: number;
+  lastTradeAt?: number;
+  updatedAt?: number;
+}
+
+export type CandleInterval = '1s' | '1m';
+
+export interface CandleView {
+  company: string;
+  interval: CandleInterval;
+  /** Window start, epoch ms. */
+  start: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  vwap: number;
+  volume: number;
+  trades: number;
+  buys: number;
+  sells: number;
+  lastTradeAt: number;
+}
+
+export interface SnapshotMessage {
+  replica: string;
+  stocks: StockView[];
+  candles: CandleView[];
+}
+
+export interface UpdateMessage {
+  stocks: StockView[];
+  candles: CandleView[];
+  /** The replica's view of the database: false while it cannot read it. */
+  fresh: boolean;
+}
+
+export interface ServerToClientEvents {
+  snapshot: (message: SnapshotMessage) => void;
+  update: (message: UpdateMessage) => void;
+}
+
+export type ClientToServerEvents = Record<string, never>;

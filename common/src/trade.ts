@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/** Largest message body the consumer accepts; anything bigger is dead-lettered unread. */
+export const MAX_TRADE_BYTES = 16 * 1024;
+
+/** Ticker symbols: upper-case letters, digits, dot and dash, as exchanges write them. */
+export const companySchema = z
+  .string()
+  .min(1, 'company is empty')
+  .max(12, 'company is longer than 12 characters')
+  .regex(/^[A-Z0-9.-]+$/, 'company must be an upper-case ticker');
+
+/** Trade ids become MongoDB field names, so they are restricted to characters safe there. */
+export const tradeIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[0-9A-Za-z_-]+$/, 'id may hold only letters, digits, "_" and "-"');
+
+/**
+ * The wire contract: `company`, `eventType` and `price` are required (the original publisher
+ * sends only these); `id`, `ts` and `quantity` are our optional additions.
+ */
+export const tradeSchema = z.object({
+  company: companySchema,
+  eventType: z.enum(['buy', 'sell']),
+  price: z.number().positive().finite(),
+  id: tradeIdSchema.optional(),
+  ts: z.number().int().positive().optional(),
+  quantity: z.number().int().positive().max(1_000_000_000).optional(),
+});
+
+export type Trade = z.infer<typeof tradeSchema>;
+
+export type ParseResult = { ok: true; trade: Trade } | { ok: false; reason: string };
+
+/** Parses and validates one message body; never throws. */
+export function parseTrade(body: Buffer | string, companies?: ReadonlySet<string>): ParseResult {
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  if (size > MAX_TRADE_BYTES) {
+    return { ok: false, reason: `oversized: ${size} bytes > ${MAX_TRADE_BYTES}` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  const result = tradeSchema.safeParse(value);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => {
+      const path = issue.path.join('.');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    });
+    return { ok: false, reason: `invalid trade: ${issues.join('; ')}` };
+  }
+  if (companies && !companies.has(result.data.company)) {
+    return { ok: false, reason: `unknown company: ${result.data.company}` };
+  }
+  return { ok: true, trade: result.data };
+}
+
+export function encodeTrade(trade: Trade): Buffer {
+  return Buffer.from(JSON.stringify(trade));
+}

@@ -1,0 +1,58 @@
+import {
+  companyListSchema,
+  DEFAULT_COMPANIES,
+  envBool,
+  envInt,
+  envUrl,
+  logLevelSchema,
+  parseEnv,
+} from '@stockmarket/common';
+import { z } from 'zod';
+
+export const consumerConfigShape = {
+  RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://consumer:consumer-dev-password@localhost:5672/stockmarket'),
+  MONGODB_URL: envUrl(['mongodb:', 'mongodb+srv:'], 'mongodb://localhost:27017/?replicaSet=rs0'),
+  MONGODB_DB: z
+    .string()
+    .regex(/^[^/\\. "$]{1,63}$/, 'not a valid database name')
+    .default('stockmarket'),
+  MONGODB_COLLECTION: z
+    .string()
+    .regex(/^[^$]{1,120}$/, 'not a valid collection name')
+    .default('stocks'),
+  /** "majority" on a replica set (default), or a number of members. */
+  MONGODB_WRITE_CONCERN: z.union([z.literal('majority'), z.coerce.number().int().min(0).max(50)]).default('majority'),
+  /** Every ticker the system knows; messages for others are dead-lettered. */
+  COMPANIES: companyListSchema.default([...DEFAULT_COMPANIES]),
+  /** The queues this replica reads (default: all of COMPANIES); one queue works too. */
+  QUEUES: companyListSchema.optional(),
+  /** A batch per company closes at this many trades (as in the original consumer)... */
+  BATCH_SIZE: envInt(1000, 1, 100_000),
+  /** ...or when its oldest trade has waited this long, whichever comes first. */
+  CONSUMER_FLUSH_INTERVAL_MS: envInt(1000, 10, 600_000),
+  /** Unacked messages per queue; the time flush means no value can deadlock with BATCH_SIZE. */
+  CONSUMER_PREFETCH: envInt(2000, 1, 65_535),
+  /**
+   * One active writer per company at a time, held as an exclusive queue on the broker
+   * (released when the holder's connection dies). See docs/consumer.md.
+   */
+  CONSUMER_LEASES: envBool(true),
+  /** Soft cap of companies one replica takes at once; above it, it only takes orphaned ones. */
+  CONSUMER_MAX_LEASES: envInt(1000, 1, 1000),
+  CONSUMER_LEASE_RETRY_MS: envInt(1000, 50, 60_000),
+  /** Raw trades kept for duplicate detection (a redelivery older than this counts again). */
+  CONSUMER_DEDUP_RETENTION_MINUTES: envInt(15, 1, 7 * 24 * 60),
+  CONSUMER_CANDLE_1S_RETENTION_MINUTES: envInt(360, 1, 30 * 24 * 60),
+  CONSUMER_OPS_PORT: envInt(8081, 0, 65_535),
+  /** On SIGTERM: time allowed for the last flush and acks. */
+  CONSUMER_SHUTDOWN_TIMEOUT_MS: envInt(15_000, 1000, 600_000),
+  OPS_HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: logLevelSchema,
+};
+
+export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env) {
+  const config = parseEnv(consumerConfigShape, env);
+  return Object.freeze({ ...config, QUEUES: config.QUEUES ?? config.COMPANIES });
+}
+
+export type ConsumerConfig = ReturnType<typeof loadConsumerConfig>;

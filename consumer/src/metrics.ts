@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export function createConsumerMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    consumed: new Counter({
+      name: 'consumer_consumed_total',
+      help: 'Messages received',
+      labelNames: ['queue'],
+      registers,
+    }),
+    acked: new Counter({ name: 'consumer_acked_total', help: 'Messages acked', labelNames: ['queue'], registers }),
+    deadLettered: new Counter({
+      name: 'consumer_dead_lettered_total',
+      help: 'Messages parked in the dead-letter queue',
+      labelNames: ['queue', 'reason'],
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'consumer_duplicates_dropped_total',
+      help: 'Trades already stored (redeliveries)',
+      registers,
+    }),
+    batches: new Counter({
+      name: 'consumer_batches_written_total',
+      help: 'Batches written',
+      labelNames: ['company'],
+      registers,
+    }),
+    writeSeconds: new Histogram({
+      name: 'consumer_batch_write_seconds',
+      help: 'Time to write one batch to the database',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    buffered: new Gauge({ name: 'consumer_buffered_trades', help: 'Trades received and not yet acked', registers }),
+    leases: new Gauge({ name: 'consumer_leases_held', help: 'Companies this replica writes', registers }),
+  };
+}
+
+export type ConsumerMetrics = ReturnType<typeof createConsumerMetrics>;

@@ -1,0 +1,39 @@
+import { hostname } from 'node:os';
+import { companyListSchema, DEFAULT_COMPANIES, envInt, envUrl, logLevelSchema, parseEnv } from '@stockmarket/common';
+import { z } from 'zod';
+
+export const liveviewConfigShape = {
+  MONGODB_URL: envUrl(['mongodb:', 'mongodb+srv:'], 'mongodb://localhost:27017/?replicaSet=rs0'),
+  MONGODB_DB: z
+    .string()
+    .regex(/^[^/\\. "$]{1,63}$/, 'not a valid database name')
+    .default('stockmarket'),
+  MONGODB_COLLECTION: z
+    .string()
+    .regex(/^[^$]{1,120}$/, 'not a valid collection name')
+    .default('stocks'),
+  /** Page, API, socket.io, health and metrics, all on one port. */
+  PORT: envInt(3000, 0, 65_535),
+  HOST: z.string().default('0.0.0.0'),
+  COMPANIES: companyListSchema.default([...DEFAULT_COMPANIES]),
+  /** How often the replica reads MongoDB for changes. */
+  LIVEVIEW_POLL_INTERVAL_MS: envInt(250, 20, 10_000),
+  /** Shown on the page, so load balancing is visible (default: the host name). */
+  LIVEVIEW_REPLICA_NAME: z.string().min(1).max(64).default(hostname()),
+  /** Candles per company and interval kept in memory for the chart and the API. */
+  LIVEVIEW_CANDLE_HISTORY: envInt(600, 10, 10_000),
+  /** Candles per company and interval in the snapshot a new client gets. */
+  LIVEVIEW_SNAPSHOT_CANDLES: envInt(60, 0, 10_000),
+  /** The data counts as stale when the last successful read is older than this. */
+  LIVEVIEW_STALE_AFTER_MS: envInt(3_000, 100, 600_000),
+  /** socket.io clients one replica accepts; more are refused (NGINX also caps per address). */
+  LIVEVIEW_MAX_CLIENTS: envInt(20_000, 1, 1_000_000),
+  LIVEVIEW_SHUTDOWN_TIMEOUT_MS: envInt(10_000, 1000, 600_000),
+  LOG_LEVEL: logLevelSchema,
+};
+
+export function loadLiveviewConfig(env: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(liveviewConfigShape, env);
+}
+
+export type LiveviewConfig = ReturnType<typeof loadLiveviewConfig>;

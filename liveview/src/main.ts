@@ -1,0 +1,66 @@
+import { createLogger, createMetricsRegistry, exitOnStartupError, installShutdown } from '@stockmarket/common';
+import { MongoClient } from 'mongodb';
+import { loadLiveviewConfig } from './config.js';
+import { Feed } from './feed.js';
+import { createLiveviewServer } from './server.js';
+
+const bootLogger = createLogger('liveview', 'info');
+
+async function main(): Promise<void> {
+  const config = loadLiveviewConfig();
+  const logger = createLogger('liveview', config.LOG_LEVEL).child({ replica: config.LIVEVIEW_REPLICA_NAME });
+  const registry = createMetricsRegistry('liveview');
+  const client = new MongoClient(config.MONGODB_URL, {
+    serverSelectionTimeoutMS: 2_000,
+    // Reads may come from any member: the page tolerates a little lag, not an outage.
+    readPreference: 'primaryPreferred',
+    appName: 'stockmarket-liveview',
+  });
+
+  let server: ReturnType<typeof createLiveviewServer> | undefined;
+  const feed = new Feed(
+    client.db(config.MONGODB_DB),
+    config.MONGODB_COLLECTION,
+    config.COMPANIES,
+    {
+      pollIntervalMs: config.LIVEVIEW_POLL_INTERVAL_MS,
+      historyLimit: config.LIVEVIEW_CANDLE_HISTORY,
+      staleAfterMs: config.LIVEVIEW_STALE_AFTER_MS,
+    },
+    logger,
+    (change) => {
+      if (!server) return;
+      server.io.emit('update', { ...change, fresh: true });
+      server.metrics.pushed.inc(server.io.engine.clientsCount);
+      const newest = Math.max(0, ...change.stocks.map((stock) => stock.lastTradeAt ?? 0));
+      if (newest > 0) server.metrics.lag.set((Date.now() - newest) / 1000);
+    },
+    (fresh) => {
+      server?.io.emit('update', { stocks: [], candles: [], fresh });
+    },
+  );
+  const probe = { ready: () => feed.fresh, fresh: () => feed.fresh };
+  server = createLiveviewServer(config, feed.state, probe, registry, logger);
+  await feed.start();
+  const { http } = server;
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const address = http.address();
+  logger.info({ port: typeof address === 'object' && address ? address.port : config.PORT }, 'liveview listening');
+
+  installShutdown(
+    logger,
+    async () => {
+      const io = server?.io;
+      // Closes every socket, the engine and the HTTP server.
+      await new Promise<void>((resolve) => (io ? io.close(() => resolve()) : resolve()));
+      await feed.stop();
+      await client.close();
+    },
+    config.LIVEVIEW_SHUTDOWN_TIMEOUT_MS,
+  );
+}
+
+main().catch((error: unknown) => exitOnStartupError(bootLogger, error));

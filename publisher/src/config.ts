@@ -1,0 +1,73 @@
+import { companyListSchema, DEFAULT_COMPANIES, envInt, envUrl, logLevelSchema, parseEnv } from '@stockmarket/common';
+import { z } from 'zod';
+
+/** Per-symbol overrides: `TSLA:250:0.0008:0.00001,AAPL:190` = start price, volatility, drift. */
+const symbolParamsSchema = z
+  .string()
+  .transform((text, context) => {
+    const table: Record<string, { start?: number; volatility?: number; drift?: number }> = {};
+    for (const item of text
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
+      const [symbol, start, volatility, drift] = item.split(':');
+      const numbers = [start, volatility, drift].map((value) =>
+        value === undefined || value === '' ? undefined : Number(value),
+      );
+      if (!symbol || numbers.some((value) => value !== undefined && !Number.isFinite(value))) {
+        context.addIssue({ code: 'custom', message: `bad entry "${item}" (want SYMBOL:start:volatility:drift)` });
+        return z.NEVER;
+      }
+      const [startPrice, vol, mu] = numbers;
+      if ((startPrice !== undefined && startPrice <= 0) || (vol !== undefined && vol < 0)) {
+        context.addIssue({ code: 'custom', message: `bad entry "${item}": start must be > 0, volatility >= 0` });
+        return z.NEVER;
+      }
+      table[symbol] = { start: startPrice, volatility: vol, drift: mu };
+    }
+    return table;
+  })
+  .default({});
+
+export const publisherConfigShape = {
+  RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://publisher:publisher-dev-password@localhost:5672/stockmarket'),
+  COMPANIES: companyListSchema.default([...DEFAULT_COMPANIES]),
+  /** Milliseconds between two trades of one company, as in the original publisher. */
+  TICKER_INTERVAL: envInt(100, 0, 3_600_000),
+  /** Total trades per second over all companies; overrides TICKER_INTERVAL when set. */
+  PUBLISHER_RATE: z.coerce.number().positive().max(1_000_000).optional(),
+  PUBLISHER_SYMBOLS: symbolParamsSchema,
+  /** Default standard deviation of one trade's log return (0.0005 = 0.05 %). */
+  PUBLISHER_VOLATILITY: z.coerce.number().min(0).max(0.5).default(0.0005),
+  PUBLISHER_DRIFT: z.coerce.number().min(-0.1).max(0.1).default(0),
+  /** Seed of the random generator: the same seed gives the same trade stream. */
+  SEED: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+  /** Stop after this many trades (0 = run until stopped). */
+  PUBLISHER_MAX_TRADES: envInt(0, 0, Number.MAX_SAFE_INTEGER),
+  /** Bounded window of unconfirmed messages on the confirm channel. */
+  PUBLISHER_MAX_IN_FLIGHT: envInt(2_000, 1, 1_000_000),
+  PUBLISHER_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
+  /** On SIGTERM: how long to wait for outstanding confirms. */
+  PUBLISHER_DRAIN_TIMEOUT_MS: envInt(10_000, 0, 600_000),
+  PUBLISHER_OPS_PORT: envInt(8080, 0, 65_535),
+  OPS_HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: logLevelSchema,
+};
+
+export type PublisherConfig = ReturnType<typeof loadPublisherConfig>;
+
+export function loadPublisherConfig(env: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(publisherConfigShape, env);
+}
+
+/** Trades per second over all companies. */
+export function totalRate(config: PublisherConfig): number {
+  if (config.PUBLISHER_RATE !== undefined) return config.PUBLISHER_RATE;
+  if (config.TICKER_INTERVAL === 0) return 1_000_000;
+  return (config.COMPANIES.length * 1000) / config.TICKER_INTERVAL;
+}

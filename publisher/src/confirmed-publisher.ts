@@ -1,0 +1,199 @@
+import type { Logger } from '@stockmarket/common';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
+
+export interface OutgoingMessage {
+  readonly queue: string;
+  readonly body: Buffer;
+  readonly id: string;
+  readonly ts: number;
+}
+
+export interface DeliveryEvents {
+  published(count: number): void;
+  confirmed(message: OutgoingMessage): void;
+  nacked(message: OutgoingMessage): void;
+  republished(count: number): void;
+}
+
+/**
+ * Persistent messages on a confirm channel with a bounded window of unconfirmed ones. A nacked
+ * message, or one still unconfirmed when the channel dies, goes back to a retry list and is sent
+ * again first once a channel is up (the consumer drops duplicates by id): nothing is lost.
+ */
+export class ConfirmedPublisher {
+  private channel: ConfirmChannel | undefined;
+  private generation = 0;
+  private readonly inFlight = new Map<OutgoingMessage, number>();
+  private readonly retry: OutgoingMessage[] = [];
+  private waitingForDrain = false;
+  private blocked = false;
+  private readonly idleWaiters = new Set<() => void>();
+  private readonly wakeWaiters = new Set<() => void>();
+
+  constructor(
+    private readonly maxInFlight: number,
+    private readonly events: DeliveryEvents,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens a confirm channel on a new connection and sends the retry list first. */
+  async attach(connection: ChannelModel): Promise<void> {
+    const channel = await connection.createConfirmChannel();
+    const generation = ++this.generation;
+    channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'channel error'));
+    channel.on('close', () => this.detach(generation));
+    channel.on('drain', () => {
+      this.waitingForDrain = false;
+      this.wake();
+    });
+    connection.on('blocked', () => {
+      this.blocked = true;
+    });
+    connection.on('unblocked', () => {
+      this.blocked = false;
+      this.wake();
+    });
+    this.channel = channel;
+    this.blocked = false;
+    this.waitingForDrain = false;
+    this.flushRetries();
+    this.wake();
+  }
+
+  /** The channel is gone: every unconfirmed message will be republished on the next one. */
+  private detach(generation: number): void {
+    if (generation !== this.generation) return;
+    this.channel = undefined;
+    const lost = [...this.inFlight.keys()];
+    this.inFlight.clear();
+    if (lost.length > 0) {
+      this.retry.push(...lost);
+      this.logger.warn({ unconfirmed: lost.length }, 'channel closed with unconfirmed messages; will republish');
+    }
+    this.notifyIdle();
+  }
+
+  get connected(): boolean {
+    return this.channel !== undefined;
+  }
+
+  get isBlocked(): boolean {
+    return this.blocked;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  get pendingCount(): number {
+    return this.inFlight.size + this.retry.length;
+  }
+
+  /** How many new messages may be sent now (0 while disconnected, blocked or waiting for drain). */
+  capacity(): number {
+    if (!this.channel || this.blocked || this.waitingForDrain) return 0;
+    return Math.max(0, this.maxInFlight - this.inFlight.size - this.retry.length);
+  }
+
+  send(message: OutgoingMessage): void {
+    this.write(message);
+    this.events.published(1);
+  }
+
+  private flushRetries(): void {
+    let count = 0;
+    while (this.retry.length > 0 && this.channel && !this.waitingForDrain && this.inFlight.size < this.maxInFlight) {
+      this.write(this.retry.shift() as OutgoingMessage);
+      count++;
+    }
+    if (count > 0) this.events.republished(count);
+  }
+
+  private write(message: OutgoingMessage): void {
+    const channel = this.channel;
+    if (!channel) {
+      this.retry.push(message);
+      return;
+    }
+    const generation = this.generation;
+    this.inFlight.set(message, generation);
+    const accepted = channel.publish(
+      '',
+      message.queue,
+      message.body,
+      {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: message.id,
+        timestamp: Math.floor(message.ts / 1000),
+        appId: 'stockmarket-publisher',
+      },
+      (error) => this.settle(message, generation, error),
+    );
+    if (!accepted) this.waitingForDrain = true;
+  }
+
+  private settle(message: OutgoingMessage, generation: number, error: unknown): void {
+    // A late callback from a dead channel: the message is already on the retry list.
+    if (this.inFlight.get(message) !== generation) return;
+    this.inFlight.delete(message);
+    if (error) {
+      this.events.nacked(message);
+      this.retry.push(message);
+      this.flushRetries();
+    } else {
+      this.events.confirmed(message);
+      if (this.retry.length > 0) this.flushRetries();
+    }
+    this.wake();
+    this.notifyIdle();
+  }
+
+  /** Resolves when capacity may have changed (confirm, drain, unblock, reconnect) or after `ms`. */
+  waitForCapacity(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const waiters = this.wakeWaiters;
+      function done() {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      }
+      waiters.add(done);
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.wakeWaiters]) waiter();
+  }
+
+  private notifyIdle(): void {
+    if (this.pendingCount > 0) return;
+    for (const waiter of [...this.idleWaiters]) waiter();
+  }
+
+  /** Waits until every message sent so far is confirmed, or `timeoutMs` passes. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.pendingCount === 0) return true;
+    return new Promise((resolve) => {
+      const waiters = this.idleWaiters;
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      function finish(ok: boolean) {
+        clearTimeout(timer);
+        waiters.delete(onIdle);
+        resolve(ok);
+      }
+      function onIdle() {
+        finish(true);
+      }
+      waiters.add(onIdle);
+    });
+  }
+
+  async close(): Promise<void> {
+    const channel = this.channel;
+    this.generation++;
+    this.channel = undefined;
+    await channel?.close().catch(() => {});
+  }
+}

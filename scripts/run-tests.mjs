@@ -1,0 +1,47 @@
+// Runs the compiled tests with Node's test runner: `unit` (pure logic, no servers),
+// `integration` (real servers, incl. browser tests) or `all`. Test files sit next to the code:
+// thing.test.ts (unit), thing.integration.test.ts (servers).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const kind = process.argv[2] ?? 'all';
+const filter = process.argv[3];
+const roots = ['common', 'publisher', 'consumer', 'liveview', 'stack', 'tests'].map((dir) => join(dir, 'dist'));
+
+function walk(dir) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+const files = roots
+  .flatMap(walk)
+  .filter((file) => file.endsWith('.test.js'))
+  .filter((file) => {
+    const integration = file.endsWith('.integration.test.js');
+    return kind === 'all' || (kind === 'integration' ? integration : !integration);
+  })
+  .filter((file) => !filter || file.includes(filter))
+  .sort(
+    (a, b) =>
+      Number(a.endsWith('.integration.test.js')) - Number(b.endsWith('.integration.test.js')) || a.localeCompare(b),
+  );
+
+if (files.length === 0) {
+  console.error(`no ${kind} test files found: run "npm run build" first`);
+  process.exit(1);
+}
+// One file at a time: integration files each start their own servers, and this machine has two cores.
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, NODE_ENV: 'test' },
+});
+process.exit(result.status ?? 1);

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs everything the tests and `npm run stack` need, from a fresh clone on Debian:
+# Debian packages (when root), the npm dependencies, and FerretDB v1.24.2 built from the Go
+# module proxy into .cache/ (git-ignored, reused). Stops with a message naming what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FERRETDB_VERSION=v1.24.2
+CACHE_DIR=${STOCKMARKET_CACHE_DIR:-$PWD/.cache}
+FERRETDB_BIN=${FERRETDB_BIN:-$CACHE_DIR/ferretdb/ferretdb-$FERRETDB_VERSION}
+
+fail() {
+  echo "setup: $*" >&2
+  exit 1
+}
+
+# 1. Debian packages: RabbitMQ, NGINX, Chromium (browser tests), docker-compose (compose file check).
+missing=()
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    fail "missing Debian packages: ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}"
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || fail "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    fail "apt-get install ${missing[*]} failed"
+fi
+# Debian may start a system broker or nginx on install; ours run as private processes instead.
+command -v go >/dev/null 2>&1 || fail "Go is needed to build FerretDB: install it (https://go.dev/doc/install)"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+  fail "Node.js >= 20.19 is needed (found $(node --version))"
+
+# 2. npm dependencies, exactly as locked.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ "${CI:-}" = true ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 3. FerretDB, the MongoDB wire-protocol server the tests run against (see docs/testing.md).
+if [ ! -x "$FERRETDB_BIN" ]; then
+  echo "setup: building FerretDB $FERRETDB_VERSION (once; cached in $CACHE_DIR)"
+  work=$(mktemp -d)
+  trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+  (
+    cd "$work"
+    go mod init ferretdb-build >/dev/null 2>&1
+    GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" >download.json ||
+      { cat download.json >&2; exit 1; }
+  ) || fail "could not download github.com/FerretDB/FerretDB@$FERRETDB_VERSION from the Go module proxy"
+  module_dir=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).Dir)' "$work/download.json")
+  cp -r "$module_dir" "$work/src"
+  chmod -R u+w "$work/src"
+  # The CLI panics at start-up without a version file; the module zip leaves it out.
+  mkdir -p "$work/src/build/version"
+  echo "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
+  mkdir -p "$(dirname "$FERRETDB_BIN")"
+  if ! (cd "$work/src" && go build -trimpath -o "$FERRETDB_BIN" ./cmd/ferretdb); then
+    echo "setup: build failed; retrying with a newer modernc.org/sqlite" >&2
+    (cd "$work/src" && GOFLAGS=-mod=mod go get modernc.org/sqlite@latest && go build -trimpath -o "$FERRETDB_BIN" ./cmd/ferretdb) ||
+      fail "could not build FerretDB with $(go version)"
+  fi
+fi
+"$FERRETDB_BIN" --version >/dev/null 2>&1 || fail "$FERRETDB_BIN does not run"
+echo "setup: ready (FerretDB at $FERRETDB_BIN)"

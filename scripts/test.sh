@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The one test command (npm test): install, build, lint, type-check, then unit, integration and
+# browser tests against real RabbitMQ, FerretDB, NGINX and Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+npm run build
+npm run lint
+node scripts/run-tests.mjs "${1:-all}"

@@ -1,0 +1,27 @@
+/**
+ * `npm run stack`: the whole system on this machine, without Docker, at http://localhost:3000
+ * (STACK_PORT to change it) until Ctrl-C.
+ */
+import { LocalStack } from './local-stack.js';
+import { setInterruptHandler } from './process.js';
+
+const port = Number(process.env.STACK_PORT ?? 3000);
+const liveviews = Number(process.env.STACK_LIVEVIEWS ?? 2);
+const consumers = Number(process.env.STACK_CONSUMERS ?? 1);
+
+console.log('starting RabbitMQ, FerretDB, consumer, liveview x%d, NGINX, publisher…', liveviews);
+const stack = await LocalStack.start({ port, liveviews, consumers });
+setInterruptHandler(async () => {
+  console.log('\nstopping…');
+  await stack.stop();
+});
+console.log(`
+stockmarket is running: http://localhost:${port}
+
+  RabbitMQ   amqp://127.0.0.1:${stack.rabbitmq.port}/stockmarket  (data: ${stack.rabbitmq.dir})
+  FerretDB   ${stack.mongo.url}  (data: ${stack.mongo.dir})
+  liveview   ${stack.liveviews.map((liveview) => liveview.url).join('  ')}
+  consumer   ${stack.consumers.map((consumer) => `${consumer.url}/metrics`).join('  ')}
+  publisher  ${stack.publisher?.url}/metrics
+
+Ctrl-C stops everything.`);

@@ -1,0 +1,98 @@
+import { FerretDbServer } from './ferretdb.js';
+import { NginxServer } from './nginx.js';
+import { RabbitMqServer } from './rabbitmq.js';
+import { ServiceProcess } from './services.js';
+
+export interface StackOptions {
+  /** NGINX port (free one by default). */
+  readonly port?: number;
+  readonly liveviews?: number;
+  readonly consumers?: number;
+  /** Start the simulating publisher (tests that publish their own trades say false). */
+  readonly publisher?: boolean;
+  readonly publisherEnv?: Record<string, string>;
+  readonly consumerEnv?: Record<string, string>;
+  readonly liveviewEnv?: Record<string, string>;
+}
+
+/**
+ * The whole system on one machine without Docker: RabbitMQ, FerretDB and NGINX as private
+ * servers on free loopback ports, and the three services as Node processes.
+ */
+export class LocalStack {
+  readonly liveviews: ServiceProcess[] = [];
+  readonly consumers: ServiceProcess[] = [];
+  publisher: ServiceProcess | undefined;
+  nginx: NginxServer | undefined;
+
+  private constructor(
+    readonly rabbitmq: RabbitMqServer,
+    readonly mongo: FerretDbServer,
+  ) {}
+
+  static async start(options: StackOptions = {}): Promise<LocalStack> {
+    const [rabbitmq, mongo] = await Promise.all([RabbitMqServer.start(), FerretDbServer.start()]);
+    const stack = new LocalStack(rabbitmq, mongo);
+    try {
+      for (let i = 0; i < (options.consumers ?? 1); i++) await stack.addConsumer(options.consumerEnv);
+      for (let i = 0; i < (options.liveviews ?? 2); i++) await stack.addLiveview(options.liveviewEnv);
+      stack.nginx = await NginxServer.start(
+        stack.liveviews.map((liveview) => liveview.port),
+        options.port,
+      );
+      if (options.publisher ?? true) {
+        stack.publisher = await ServiceProcess.start('publisher', {
+          RABBITMQ_URL: rabbitmq.url('publisher'),
+          ...options.publisherEnv,
+        });
+      }
+      return stack;
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+  }
+
+  get url(): string {
+    if (!this.nginx) throw new Error('nginx not started');
+    return this.nginx.url;
+  }
+
+  consumerEnv(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      RABBITMQ_URL: this.rabbitmq.url('consumer'),
+      MONGODB_URL: this.mongo.url,
+      // FerretDB acknowledges every write durably on its one node.
+      MONGODB_WRITE_CONCERN: '1',
+      ...extra,
+    };
+  }
+
+  async addConsumer(env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const consumer = await ServiceProcess.start('consumer', this.consumerEnv(env), {
+      label: `consumer-${this.consumers.length + 1}`,
+    });
+    this.consumers.push(consumer);
+    return consumer;
+  }
+
+  async addLiveview(env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const name = `liveview-${this.liveviews.length + 1}`;
+    const liveview = await ServiceProcess.start(
+      'liveview',
+      { MONGODB_URL: this.mongo.url, LIVEVIEW_REPLICA_NAME: name, ...env },
+      { label: name },
+    );
+    this.liveviews.push(liveview);
+    return liveview;
+  }
+
+  /** Stops everything, services first (graceful), then the servers; never throws. */
+  async stop(): Promise<void> {
+    const services = [this.publisher, ...this.consumers, ...this.liveviews].filter(
+      (service): service is ServiceProcess => service !== undefined,
+    );
+    await Promise.allSettled(services.map((service) => service.stop(15_000)));
+    await Promise.allSettled([this.nginx?.stop(), this.rabbitmq.stop(), this.mongo.stop()]);
+  }
+}

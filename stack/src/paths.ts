@@ -1,0 +1,24 @@
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file is stack/dist/paths.js once built). */
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export const cacheDir = process.env.STOCKMARKET_CACHE_DIR ?? join(repoRoot, '.cache');
+
+export const ferretdbBinary = process.env.FERRETDB_BIN ?? join(cacheDir, 'ferretdb', 'ferretdb-v1.24.2');
+
+export function serviceEntry(service: 'publisher' | 'consumer' | 'liveview'): string {
+  const entry = join(repoRoot, service, 'dist', 'main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first`);
+  return entry;
+}
+
+/** A fresh private directory for one server's data and logs. */
+export function makeRunDir(prefix: string): string {
+  const base = process.env.STOCKMARKET_RUN_DIR ?? join(tmpdir(), 'stockmarket');
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, `${prefix}-`));
+}

@@ -1,0 +1,156 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import { makeRunDir, repoRoot } from './paths.js';
+import { freePort } from './ports.js';
+import { ManagedProcess } from './process.js';
+import { waitFor } from './wait.js';
+
+export const RABBITMQ_VHOST = 'stockmarket';
+/** Development credentials from rabbitmq/definitions.json (see README: not for production). */
+export const RABBITMQ_USERS = {
+  admin: 'admin-dev-password',
+  publisher: 'publisher-dev-password',
+  consumer: 'consumer-dev-password',
+} as const;
+
+/**
+ * A private RabbitMQ node from Debian's rabbitmq-server: its own node name, AMQP, distribution
+ * and epmd ports, data and log directories, loading the project's definitions file at boot.
+ * Started as root it drops to the `rabbitmq` user, so its directory belongs to that user.
+ */
+export class RabbitMqServer {
+  private broker: ManagedProcess | undefined;
+  private epmd: ManagedProcess | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly distPort: number,
+    private readonly epmdPort: number,
+  ) {}
+
+  static async start(): Promise<RabbitMqServer> {
+    const server = new RabbitMqServer(makeRunDir('rabbitmq'), await freePort(), await freePort(), await freePort());
+    server.prepare();
+    await server.boot();
+    return server;
+  }
+
+  url(user: keyof typeof RABBITMQ_USERS = 'admin'): string {
+    return `amqp://${user}:${RABBITMQ_USERS[user]}@127.0.0.1:${this.port}/${RABBITMQ_VHOST}`;
+  }
+
+  private prepare(): void {
+    for (const sub of ['mnesia', 'log', 'home']) mkdirSync(join(this.dir, sub), { recursive: true });
+    copyFileSync(join(repoRoot, 'rabbitmq', 'definitions.json'), join(this.dir, 'definitions.json'));
+    const shared = readFileSync(join(repoRoot, 'rabbitmq', 'rabbitmq.conf'), 'utf8').replace(
+      '/etc/rabbitmq/definitions.json',
+      join(this.dir, 'definitions.json'),
+    );
+    writeFileSync(join(this.dir, 'rabbitmq.conf'), shared);
+    writeFileSync(join(this.dir, 'enabled_plugins'), '[].\n');
+    if (process.getuid?.() === 0) {
+      const { uid, gid } = rabbitmqUser();
+      chownTree(this.dir, uid, gid);
+    }
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: join(this.dir, 'home'),
+      LANG: 'C.UTF-8',
+      RABBITMQ_NODENAME: `stockmarket-${this.port}@localhost`,
+      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+      RABBITMQ_NODE_PORT: String(this.port),
+      RABBITMQ_DIST_PORT: String(this.distPort),
+      ERL_EPMD_PORT: String(this.epmdPort),
+      ERL_EPMD_ADDRESS: '127.0.0.1',
+      RABBITMQ_MNESIA_BASE: join(this.dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: join(this.dir, 'log'),
+      RABBITMQ_CONFIG_FILE: join(this.dir, 'rabbitmq'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dir, 'enabled_plugins'),
+      RABBITMQ_PID_FILE: join(this.dir, 'rabbitmq.pid'),
+    };
+  }
+
+  private async boot(): Promise<void> {
+    const ids = process.getuid?.() === 0 ? rabbitmqUser() : {};
+    // Our own epmd in the foreground, so that it stops with the broker instead of lingering.
+    this.epmd ??= new ManagedProcess({
+      name: 'epmd',
+      command: 'epmd',
+      args: ['-port', String(this.epmdPort), '-address', '127.0.0.1'],
+      env: this.env(),
+      logFile: join(this.dir, 'epmd.log'),
+      ...ids,
+    });
+    if (!this.epmd.running) this.epmd.start();
+    this.broker = new ManagedProcess({
+      name: 'rabbitmq',
+      command: '/usr/lib/rabbitmq/bin/rabbitmq-server',
+      args: [],
+      env: this.env(),
+      cwd: this.dir,
+      logFile: join(this.dir, 'rabbitmq.log'),
+      ...ids,
+    }).start();
+    const broker = this.broker;
+    await waitFor(
+      'RabbitMQ to accept AMQP connections',
+      async () => {
+        if (!broker.running) throw new Error(`rabbitmq exited; see ${join(this.dir, 'rabbitmq.log')}`);
+        const connection = await amqp.connect(this.url(), { timeout: 2_000 });
+        await connection.close();
+        return true;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+  }
+
+  /** Graceful broker stop (keeps epmd and the data, so `resume` brings the same node back). */
+  async pause(): Promise<void> {
+    await this.broker?.stop(30_000);
+  }
+
+  async resume(): Promise<void> {
+    await this.boot();
+  }
+
+  async stop(): Promise<void> {
+    await this.broker?.stop(30_000);
+    await this.epmd?.stop(5_000);
+  }
+
+  /** Runs a management function on a throwaway admin connection. */
+  async withChannel<T>(work: (channel: amqp.Channel) => Promise<T>): Promise<T> {
+    const connection = await amqp.connect(this.url());
+    try {
+      const channel = await connection.createChannel();
+      return await work(channel);
+    } finally {
+      await connection.close().catch(() => {});
+    }
+  }
+}
+
+function rabbitmqUser(): { uid: number; gid: number } {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'rabbitmq']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'rabbitmq']).toString().trim());
+    return { uid, gid };
+  } catch {
+    throw new Error('user "rabbitmq" not found: install Debian\'s rabbitmq-server (npm run setup)');
+  }
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) chownTree(child, uid, gid);
+    else chownSync(child, uid, gid);
+  }
+}
