@@ -6,4 +6,5 @@ export * from './ports.js';
 export * from './process.js';
 export * from './rabbitmq.js';
 export * from './services.js';
+export * from './testing.js';
 export * from './wait.js';

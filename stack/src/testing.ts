@@ -1,0 +1,85 @@
+import type { Channel, GetMessage } from 'amqplib';
+import { type Browser, chromium } from 'playwright-core';
+import type { RabbitMqServer } from './rabbitmq.js';
+import { waitFor } from './wait.js';
+
+/** Debian's Chromium, headless, without any of its calls home (the machine has no internet). */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/** Publishes raw bodies to a queue through the default exchange, confirmed by the broker. */
+export async function publishRaw(
+  rabbitmq: RabbitMqServer,
+  queue: string,
+  bodies: ReadonlyArray<Buffer | string | object>,
+  properties: { contentType?: string; headers?: Record<string, unknown> } = {},
+): Promise<void> {
+  const connection = await (await import('amqplib')).default.connect(rabbitmq.url());
+  try {
+    const channel = await connection.createConfirmChannel();
+    for (const body of bodies) {
+      const content = Buffer.isBuffer(body)
+        ? body
+        : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+      channel.publish('', queue, content, {
+        persistent: true,
+        contentType: properties.contentType ?? 'application/json',
+        headers: properties.headers,
+      });
+    }
+    await channel.waitForConfirms();
+  } finally {
+    await connection.close().catch(() => {});
+  }
+}
+
+/** Messages ready in a queue (not counting unacked ones). */
+export function queueDepth(rabbitmq: RabbitMqServer, queue: string): Promise<number> {
+  return rabbitmq.withChannel(async (channel) => (await channel.checkQueue(queue)).messageCount);
+}
+
+/** Takes every ready message out of a queue (they are removed). */
+export function drainQueue(rabbitmq: RabbitMqServer, queue: string): Promise<GetMessage[]> {
+  return rabbitmq.withChannel(async (channel: Channel) => {
+    const messages: GetMessage[] = [];
+    for (;;) {
+      const message = await channel.get(queue, { noAck: true });
+      if (!message) return messages;
+      messages.push(message);
+    }
+  });
+}
+
+/** Waits until the queues together hold `count` ready messages. */
+export async function waitForDepth(
+  rabbitmq: RabbitMqServer,
+  queues: readonly string[],
+  count: number,
+  timeoutMs = 60_000,
+): Promise<void> {
+  let last = 0;
+  await waitFor(
+    `${count} messages in ${queues.join(',')}`,
+    async () => {
+      last = 0;
+      for (const queue of queues) last += await queueDepth(rabbitmq, queue);
+      return last >= count;
+    },
+    { timeoutMs, intervalMs: 200 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message} (last seen: ${last})`);
+  });
+}
