@@ -38,6 +38,11 @@ export class RabbitMqServer {
     return server;
   }
 
+  /** The broker's process id (the Erlang VM; the start script execs it). */
+  get pid(): number | undefined {
+    return this.broker?.pid;
+  }
+
   url(user: keyof typeof RABBITMQ_USERS = 'admin'): string {
     return `amqp://${user}:${RABBITMQ_USERS[user]}@127.0.0.1:${this.port}/${RABBITMQ_VHOST}`;
   }

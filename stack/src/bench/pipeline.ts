@@ -1,0 +1,226 @@
+/**
+ * Pipeline benchmark: the publisher at a stepped rate for a fixed time through RabbitMQ, the
+ * consumer into FerretDB, one liveview behind NGINX, and a socket.io client measuring end-to-end
+ * delay. Per step: achieved rate, whether the consumer kept up, stored = published (nothing
+ * lost), per-process CPU and peak RSS, and the delay split into batching+write and feed+push.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { UpdateMessage } from '@stockmarket/common';
+import { MongoClient } from 'mongodb';
+import { io, type Socket } from 'socket.io-client';
+import { LocalStack } from '../local-stack.js';
+import { ServiceProcess } from '../services.js';
+import { queueDepth } from '../testing.js';
+import { waitFor } from '../wait.js';
+import type { BenchOptions, BenchResult } from './cli.js';
+import { resultsDir } from './cli.js';
+import { ProcSampler, summarize } from './proc-stats.js';
+import { linePlot } from './svg-plot.js';
+
+const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+
+interface DelaySample {
+  /** Newest trade of the batch -> arrival at the socket.io client. */
+  endToEnd: number;
+  /** Newest trade -> the consumer's write (batching wait, broker, consumer, database). */
+  toWrite: number;
+  /** The write -> arrival (liveview poll interval, push, NGINX). */
+  toClient: number;
+}
+
+export interface StepResult {
+  rate: number;
+  durationSeconds: number;
+  published: number;
+  achievedRate: number;
+  backlogAtEnd: number;
+  drainSeconds: number;
+  stored: number;
+  lost: number;
+  sustained: boolean;
+  delay: Record<keyof DelaySample, ReturnType<typeof summarize>>;
+  usage: Record<string, { cpuPercent: number; peakRssMb: number }>;
+}
+
+export async function runPipelineSteps(
+  rates: readonly number[],
+  durationSeconds: number,
+  log: (line: string) => void,
+): Promise<StepResult[]> {
+  const stack = await LocalStack.start({
+    liveviews: 1,
+    consumers: 1,
+    publisher: false,
+    liveviewEnv: { LOG_LEVEL: 'warn' },
+  });
+  const mongo = new MongoClient(stack.mongo.url);
+  let socket: Socket | undefined;
+  const results: StepResult[] = [];
+  try {
+    const samples: DelaySample[] = [];
+    socket = io(stack.url, { transports: ['websocket'] });
+    socket.on('update', (message: UpdateMessage) => {
+      const now = Date.now();
+      for (const stock of message.stocks) {
+        if (stock.lastTradeAt === undefined || stock.updatedAt === undefined) continue;
+        samples.push({
+          endToEnd: now - stock.lastTradeAt,
+          toWrite: stock.updatedAt - stock.lastTradeAt,
+          toClient: now - stock.updatedAt,
+        });
+      }
+    });
+    const candles = mongo.db('stockmarket').collection('candles');
+    const storedTrades = async () => {
+      const docs = await candles.find({ interval: '1m' }, { projection: { trades: 1 } }).toArray();
+      return docs.reduce((sum, doc) => sum + (Number(doc.trades) || 0), 0);
+    };
+    const consumer = stack.consumers[0] as ServiceProcess;
+    let publishedSoFar = 0;
+    for (const rate of rates) {
+      const total = Math.round(rate * durationSeconds);
+      const ackedBefore = await consumer.metric('consumer_acked_total');
+      samples.length = 0;
+      log(`step ${rate} trades/s for ${durationSeconds} s (${total} trades)`);
+      const publisher = await ServiceProcess.start('publisher', {
+        RABBITMQ_URL: stack.rabbitmq.url('publisher'),
+        PUBLISHER_RATE: String(rate),
+        PUBLISHER_MAX_TRADES: String(total),
+        LOG_LEVEL: 'warn',
+      });
+      const sampler = new ProcSampler(
+        new Map([
+          ['publisher', publisher.process.pid],
+          ['consumer', consumer.process.pid],
+          ['liveview', stack.liveviews[0]?.process.pid],
+          ['rabbitmq', stack.rabbitmq.pid],
+          ['ferretdb', stack.mongo.pid],
+        ]),
+      ).start();
+      const started = performance.now();
+      await waitFor(
+        'the publisher to have every trade confirmed',
+        async () => (await publisher.metric('publisher_confirmed_total')) >= total,
+        {
+          timeoutMs: durationSeconds * 10_000,
+          intervalMs: 250,
+        },
+      );
+      const publishSeconds = (performance.now() - started) / 1000;
+      let backlogAtEnd = 0;
+      for (const queue of COMPANIES) backlogAtEnd += await queueDepth(stack.rabbitmq, queue);
+      await waitFor(
+        'the consumer to ack every trade',
+        async () => (await consumer.metric('consumer_acked_total')) - ackedBefore >= total,
+        {
+          timeoutMs: 600_000,
+          intervalMs: 250,
+        },
+      );
+      const drainSeconds = (performance.now() - started) / 1000 - publishSeconds;
+      const usage = sampler.stop();
+      await publisher.stop();
+      publishedSoFar += total;
+      const stored = await waitFor(
+        'the candles to account for every trade',
+        async () => {
+          const count = await storedTrades();
+          return count >= publishedSoFar ? count : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      ).catch(async () => storedTrades());
+      const achievedRate = total / publishSeconds;
+      const lost = publishedSoFar - stored;
+      const step: StepResult = {
+        rate,
+        durationSeconds,
+        published: total,
+        achievedRate,
+        backlogAtEnd,
+        drainSeconds,
+        stored: stored - (publishedSoFar - total),
+        lost,
+        sustained: achievedRate >= rate * 0.95 && drainSeconds < 5 && lost === 0,
+        delay: {
+          endToEnd: summarize(samples.map((s) => s.endToEnd)),
+          toWrite: summarize(samples.map((s) => s.toWrite)),
+          toClient: summarize(samples.map((s) => s.toClient)),
+        },
+        usage,
+      };
+      results.push(step);
+      log(
+        `  achieved ${achievedRate.toFixed(0)}/s, backlog ${backlogAtEnd}, drain ${drainSeconds.toFixed(1)} s, lost ${lost}, e2e p99 ${step.delay.endToEnd.p99} ms`,
+      );
+    }
+    return results;
+  } finally {
+    socket?.close();
+    await mongo.close();
+    await stack.stop();
+  }
+}
+
+const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+
+export function pipelineMarkdown(steps: readonly StepResult[]): string {
+  const lines = [
+    '## Pipeline throughput (publisher → RabbitMQ → consumer → FerretDB → liveview → NGINX → socket.io client)',
+    '',
+    '| target/s | achieved/s | backlog at end | drain s | stored | lost | sustained | publisher CPU % / MB | consumer CPU % / MB | liveview CPU % / MB | RabbitMQ CPU % / MB | FerretDB CPU % / MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...steps.map((s) => {
+      const u = (name: string) =>
+        `${fmt(s.usage[name]?.cpuPercent ?? Number.NaN)} / ${fmt(s.usage[name]?.peakRssMb ?? Number.NaN)}`;
+      return `| ${s.rate} | ${fmt(s.achievedRate)} | ${s.backlogAtEnd} | ${fmt(s.drainSeconds, 1)} | ${s.stored} | ${s.lost} | ${s.sustained ? 'yes' : 'no'} | ${u('publisher')} | ${u('consumer')} | ${u('liveview')} | ${u('rabbitmq')} | ${u('ferretdb')} |`;
+    }),
+    '',
+    '## End-to-end delay of the newest trade of each batch (ms)',
+    '',
+    'e2e = arrival at the socket.io client − trade time; split into trade → database write (batching wait, broker, consumer) and write → client (liveview poll, push, NGINX). The oldest trade of a batch waits up to `CONSUMER_FLUSH_INTERVAL_MS` (1000 ms) more: that is the batching interval, excluded here.',
+    '',
+    '| target/s | samples | e2e p50 | e2e p95 | e2e p99 | e2e max | to write p50 / p99 | write → client p50 / p99 |',
+    '|---|---|---|---|---|---|---|---|',
+    ...steps.map(
+      (s) =>
+        `| ${s.rate} | ${s.delay.endToEnd.n} | ${fmt(s.delay.endToEnd.p50)} | ${fmt(s.delay.endToEnd.p95)} | ${fmt(s.delay.endToEnd.p99)} | ${fmt(s.delay.endToEnd.max)} | ${fmt(s.delay.toWrite.p50)} / ${fmt(s.delay.toWrite.p99)} | ${fmt(s.delay.toClient.p50)} / ${fmt(s.delay.toClient.p99)} |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
+  const rates = short ? [100, 1_000, 2_000, 4_000] : [100, 1_000, 2_000, 4_000, 8_000, 16_000];
+  const steps = await runPipelineSteps(rates, short ? 15 : 60, log);
+  writeFileSync(
+    join(resultsDir, 'pipeline-throughput.svg'),
+    linePlot(
+      'Pipeline: achieved vs target rate',
+      'target trades/s',
+      'trades/s',
+      [
+        { label: 'achieved (published)', points: steps.map((s) => [s.rate, s.achievedRate] as const) },
+        {
+          label: 'drained by consumer',
+          points: steps.map((s) => [s.rate, s.published / (s.published / s.achievedRate + s.drainSeconds)] as const),
+        },
+      ],
+      true,
+    ),
+  );
+  writeFileSync(
+    join(resultsDir, 'pipeline-latency.svg'),
+    linePlot(
+      'End-to-end delay of the newest trade',
+      'trades/s',
+      'ms',
+      [
+        { label: 'p50', points: steps.map((s) => [s.rate, s.delay.endToEnd.p50] as const) },
+        { label: 'p99', points: steps.map((s) => [s.rate, s.delay.endToEnd.p99] as const) },
+      ],
+      true,
+    ),
+  );
+  return { name: 'pipeline', data: steps, markdown: pipelineMarkdown(steps) };
+}

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+export interface ProcUsage {
+  /** Average CPU over the sampled span, in percent of one core. */
+  cpuPercent: number;
+  /** Largest resident set seen (VmHWM, the kernel's own high-water mark), MB. */
+  peakRssMb: number;
+}
+
+function cpuTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return undefined;
+  }
+}
+
+export function peakRssMb(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU time and peak RSS of a set of processes between `start()` and `stop()`. */
+export class ProcSampler {
+  private readonly startTicks = new Map<string, number>();
+  private startedAt = 0;
+
+  constructor(private readonly pids: ReadonlyMap<string, number | undefined>) {}
+
+  start(): this {
+    this.startedAt = performance.now();
+    for (const [name, pid] of this.pids) {
+      const ticks = pid === undefined ? undefined : cpuTicks(pid);
+      if (ticks !== undefined) this.startTicks.set(name, ticks);
+    }
+    return this;
+  }
+
+  stop(): Record<string, ProcUsage> {
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const usage: Record<string, ProcUsage> = {};
+    for (const [name, pid] of this.pids) {
+      const end = pid === undefined ? undefined : cpuTicks(pid);
+      const begin = this.startTicks.get(name);
+      usage[name] = {
+        cpuPercent:
+          end === undefined || begin === undefined ? Number.NaN : ((end - begin) / CLOCK_TICKS / seconds) * 100,
+        peakRssMb: peakRssMb(pid),
+      };
+    }
+    return usage;
+  }
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+export function summarize(values: readonly number[]): {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+} {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
+}
