@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ConfigError } from './config.js';
 
 /**
  * Runs `stop` once on the first SIGTERM or SIGINT; a hard timer (kept below the compose
@@ -39,7 +40,12 @@ export function installShutdown(
 
 /** Fails fast with a clear message when configuration or start-up is wrong. */
 export function exitOnStartupError(logger: Logger, error: unknown): never {
-  logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
+  if (error instanceof ConfigError) {
+    // The operator's mistake, not the program's: the variables and what is wrong, no stack.
+    logger.fatal({ problems: error.problems }, error.message);
+  } else {
+    logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
+  }
   logger.flush();
   process.exit(2);
 }

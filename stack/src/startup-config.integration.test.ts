@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { serviceEntry } from './paths.js';
+
+/** Starts a service with the given environment and returns its exit code and output. */
+function start(service: 'publisher' | 'consumer' | 'liveview', env: Record<string, string>) {
+  const result = spawnSync(process.execPath, [serviceEntry(service)], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { code: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+const badSettings: Array<['publisher' | 'consumer' | 'liveview', string, string]> = [
+  ['publisher', 'RABBITMQ_URL', 'http://not-amqp'],
+  ['publisher', 'TICKER_INTERVAL', 'fast'],
+  ['publisher', 'PUBLISHER_RATE', '-5'],
+  ['publisher', 'COMPANIES', 'aapl,,'],
+  ['publisher', 'PUBLISHER_SYMBOLS', 'TSLA:-1'],
+  ['publisher', 'PUBLISHER_QUEUE_TYPE', 'stream'],
+  ['publisher', 'SEED', 'abc'],
+  ['consumer', 'MONGODB_URL', 'postgres://x'],
+  ['consumer', 'BATCH_SIZE', '0'],
+  ['consumer', 'MONGODB_WRITE_CONCERN', 'most'],
+  ['consumer', 'QUEUES', 'AAPL,AAPL'],
+  ['consumer', 'CONSUMER_LEASES', 'perhaps'],
+  ['liveview', 'PORT', '70000'],
+  ['liveview', 'MONGODB_DB', 'a/b'],
+  ['liveview', 'LIVEVIEW_POLL_INTERVAL_MS', '1'],
+  ['liveview', 'LOG_LEVEL', 'chatty'],
+];
+
+for (const [service, variable, value] of badSettings) {
+  test(`${service} refuses ${variable}=${value} at start-up, naming the variable`, () => {
+    const { code, output } = start(service, { [variable]: value });
+    assert.equal(code, 2, `exit code 2, got ${code}: ${output}`);
+    assert.match(output, new RegExp(`${variable} \\(`), 'the message names the variable');
+    assert.doesNotMatch(output, /"stack"|\n\s+at /, 'no stack trace for a configuration error');
+  });
+}
