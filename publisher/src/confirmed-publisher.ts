@@ -15,6 +15,9 @@ export interface DeliveryEvents {
   republished(count: number): void;
 }
 
+/** What the publisher needs from an amqplib connection (a seam for unit tests). */
+export type ConfirmConnection = Pick<ChannelModel, 'createConfirmChannel' | 'on'>;
+
 /**
  * Persistent messages on a confirm channel with a bounded window of unconfirmed ones. A nacked
  * message, or one still unconfirmed when the channel dies, goes back to a retry list and is sent
@@ -27,6 +30,7 @@ export class ConfirmedPublisher {
   private readonly retry: OutgoingMessage[] = [];
   private waitingForDrain = false;
   private blocked = false;
+  private closing = false;
   private readonly idleWaiters = new Set<() => void>();
   private readonly wakeWaiters = new Set<() => void>();
 
@@ -37,19 +41,27 @@ export class ConfirmedPublisher {
   ) {}
 
   /** Opens a confirm channel on a new connection and sends the retry list first. */
-  async attach(connection: ChannelModel): Promise<void> {
+  async attach(connection: ConfirmConnection): Promise<void> {
     const channel = await connection.createConfirmChannel();
     const generation = ++this.generation;
     channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'channel error'));
-    channel.on('close', () => this.detach(generation));
+    // amqplib's own 'close' listener (added when the channel is built) fails every outstanding
+    // confirm callback with "channel closed". Running first, `detach` moves those messages to the
+    // retry list, so the callbacks that follow are recognised as stale: not counted as nacks and
+    // not republished on the dead channel.
+    channel.prependListener('close', () => this.detach(generation));
     channel.on('drain', () => {
+      if (generation !== this.generation) return;
       this.waitingForDrain = false;
+      this.flushRetries();
       this.wake();
     });
+    // One set of listeners per connection; a late event from an older connection is ignored.
     connection.on('blocked', () => {
-      this.blocked = true;
+      if (generation === this.generation) this.blocked = true;
     });
     connection.on('unblocked', () => {
+      if (generation !== this.generation) return;
       this.blocked = false;
       this.wake();
     });
@@ -63,14 +75,16 @@ export class ConfirmedPublisher {
   /** The channel is gone: every unconfirmed message will be republished on the next one. */
   private detach(generation: number): void {
     if (generation !== this.generation) return;
+    this.generation++;
     this.channel = undefined;
     const lost = [...this.inFlight.keys()];
     this.inFlight.clear();
-    if (lost.length > 0) {
-      this.retry.push(...lost);
+    // Oldest first, ahead of anything already waiting, so the resend keeps the original order.
+    this.retry.unshift(...lost);
+    if (lost.length > 0 && !this.closing) {
       this.logger.warn({ unconfirmed: lost.length }, 'channel closed with unconfirmed messages; will republish');
     }
-    this.notifyIdle();
+    this.wake();
   }
 
   get connected(): boolean {
@@ -85,8 +99,14 @@ export class ConfirmedPublisher {
     return this.inFlight.size;
   }
 
+  /** Sent but unconfirmed, plus waiting to be resent. */
   get pendingCount(): number {
     return this.inFlight.size + this.retry.length;
+  }
+
+  /** Ids of every message not confirmed yet (for the final report on shutdown). */
+  pendingIds(): string[] {
+    return [...this.inFlight.keys(), ...this.retry].map((message) => message.id);
   }
 
   /** How many new messages may be sent now (0 while disconnected, blocked or waiting for drain). */
@@ -102,7 +122,13 @@ export class ConfirmedPublisher {
 
   private flushRetries(): void {
     let count = 0;
-    while (this.retry.length > 0 && this.channel && !this.waitingForDrain && this.inFlight.size < this.maxInFlight) {
+    while (
+      this.retry.length > 0 &&
+      this.channel &&
+      !this.blocked &&
+      !this.waitingForDrain &&
+      this.inFlight.size < this.maxInFlight
+    ) {
       this.write(this.retry.shift() as OutgoingMessage);
       count++;
     }
@@ -117,19 +143,28 @@ export class ConfirmedPublisher {
     }
     const generation = this.generation;
     this.inFlight.set(message, generation);
-    const accepted = channel.publish(
-      '',
-      message.queue,
-      message.body,
-      {
-        persistent: true,
-        contentType: 'application/json',
-        messageId: message.id,
-        timestamp: Math.floor(message.ts / 1000),
-        appId: 'stockmarket-publisher',
-      },
-      (error) => this.settle(message, generation, error),
-    );
+    let accepted: boolean;
+    try {
+      accepted = channel.publish(
+        '',
+        message.queue,
+        message.body,
+        {
+          persistent: true,
+          contentType: 'application/json',
+          messageId: message.id,
+          timestamp: Math.floor(message.ts / 1000),
+          appId: 'stockmarket-publisher',
+        },
+        (error) => this.settle(message, generation, error),
+      );
+    } catch (error) {
+      // The channel is closing (amqplib throws before its 'close' event): keep the message and
+      // treat the channel as gone; 'close' follows.
+      this.logger.warn({ err: (error as Error).message }, 'publish on a closing channel; will republish');
+      this.detach(generation);
+      return;
+    }
     if (!accepted) this.waitingForDrain = true;
   }
 
@@ -140,11 +175,10 @@ export class ConfirmedPublisher {
     if (error) {
       this.events.nacked(message);
       this.retry.push(message);
-      this.flushRetries();
     } else {
       this.events.confirmed(message);
-      if (this.retry.length > 0) this.flushRetries();
     }
+    if (this.retry.length > 0) this.flushRetries();
     this.wake();
     this.notifyIdle();
   }
@@ -190,10 +224,11 @@ export class ConfirmedPublisher {
     });
   }
 
+  /** Closes the channel; unconfirmed messages stay listed in `pendingIds()`. */
   async close(): Promise<void> {
+    this.closing = true;
     const channel = this.channel;
-    this.generation++;
-    this.channel = undefined;
-    await channel?.close().catch(() => {});
+    if (channel) this.detach(this.generation);
+    await channel?.close().catch((error: Error) => this.logger.debug({ err: error.message }, 'channel close'));
   }
 }

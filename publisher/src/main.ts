@@ -2,21 +2,19 @@ import {
   AmqpSession,
   createLogger,
   createMetricsRegistry,
-  encodeTrade,
-  ensureQueue,
   exitOnStartupError,
   installShutdown,
   startOpsServer,
-  type Trade,
-  tradeSchema,
 } from '@stockmarket/common';
 import { Counter, Gauge } from 'prom-client';
 import { monotonicFactory } from 'ulid';
 import { loadPublisherConfig, totalRate } from './config.js';
 import { ConfirmedPublisher } from './confirmed-publisher.js';
+import { TradeGenerator } from './generator.js';
 import { Pacer, RateMeter } from './pacer.js';
 import { seededRandom } from './random.js';
 import { symbolParamsFor, TradeSimulator } from './simulator.js';
+import { declareCompanyQueue } from './topology.js';
 
 const bootLogger = createLogger('publisher', 'info');
 
@@ -60,14 +58,25 @@ async function main(): Promise<void> {
   const rate = totalRate(config);
   metric.target.set(rate);
   const meter = new RateMeter(Date.now());
+  let confirmedCount = 0;
+  // LOG_LEVEL=trace lists every confirmed id (in batches): a debugging and testing aid.
+  const traceIds = logger.isLevelEnabled('trace');
+  let confirmedIds: string[] = [];
+  const flushConfirmedIds = () => {
+    if (confirmedIds.length === 0) return;
+    logger.trace({ ids: confirmedIds }, 'confirmed ids');
+    confirmedIds = [];
+  };
 
   const publisher = new ConfirmedPublisher(
     config.PUBLISHER_MAX_IN_FLIGHT,
     {
       published: (count) => metric.published.inc(count),
-      confirmed: () => {
+      confirmed: (message) => {
+        confirmedCount++;
         metric.confirmed.inc();
         meter.add(1, Date.now());
+        if (traceIds) confirmedIds.push(message.id);
       },
       nacked: () => metric.nacked.inc(),
       republished: (count) => metric.republished.inc(count),
@@ -76,20 +85,23 @@ async function main(): Promise<void> {
   );
   const session = new AmqpSession(config.RABBITMQ_URL, logger, async (connection) => {
     for (const company of config.COMPANIES) {
-      await ensureQueue(connection, company, config.PUBLISHER_QUEUE_TYPE, logger);
+      await declareCompanyQueue(connection, company, config.PUBLISHER_QUEUE_TYPE, logger);
     }
     await publisher.attach(connection);
   });
 
   const random = seededRandom(config.SEED ?? Date.now() >>> 0);
-  const simulator = new TradeSimulator(
-    config.COMPANIES,
-    symbolParamsFor(config.PUBLISHER_SYMBOLS, config.PUBLISHER_VOLATILITY, config.PUBLISHER_DRIFT),
-    random,
-  );
-  const nextId = monotonicFactory(random);
-  const pacer = new Pacer(rate, Date.now());
-  let generated = 0;
+  const generator = new TradeGenerator({
+    simulator: new TradeSimulator(
+      config.COMPANIES,
+      symbolParamsFor(config.PUBLISHER_SYMBOLS, config.PUBLISHER_VOLATILITY, config.PUBLISHER_DRIFT),
+      random,
+    ),
+    publisher,
+    pacer: new Pacer(rate, Date.now()),
+    nextId: monotonicFactory(random),
+    maxTrades: config.PUBLISHER_MAX_TRADES,
+  });
   let stopping = false;
 
   const ops = await startOpsServer(
@@ -99,17 +111,21 @@ async function main(): Promise<void> {
     registry,
   );
   session.start();
-  logger.info({ companies: config.COMPANIES, ratePerSecond: rate, opsPort: ops.port }, 'publisher started');
+  logger.info(
+    { companies: config.COMPANIES, ratePerSecond: rate, queueType: config.PUBLISHER_QUEUE_TYPE, opsPort: ops.port },
+    'publisher started',
+  );
 
   const report = setInterval(() => {
-    const now = Date.now();
-    metric.rate.set(meter.rate(now));
+    metric.rate.set(meter.rate(Date.now()));
     metric.inFlight.set(publisher.pendingCount);
-  }, 1000);
+    flushConfirmedIds();
+  }, 200);
   const progress = setInterval(() => {
     logger.info(
       {
-        generated,
+        generated: generator.generated,
+        confirmed: confirmedCount,
         achievedRate: Math.round(meter.rate(Date.now())),
         targetRate: rate,
         inFlight: publisher.pendingCount,
@@ -118,61 +134,52 @@ async function main(): Promise<void> {
     );
   }, 10_000);
 
-  // The generation loop: each turn releases the trades that are due and fit in the window.
-  const generation = (async () => {
-    let paused = true;
-    while (!stopping) {
-      if (config.PUBLISHER_MAX_TRADES > 0 && generated >= config.PUBLISHER_MAX_TRADES) break;
-      const capacity = publisher.capacity();
-      if (capacity === 0) {
-        paused = paused || !publisher.connected || publisher.isBlocked;
-        await publisher.waitForCapacity(100);
-        continue;
-      }
-      const now = Date.now();
-      if (paused) {
-        pacer.rebase(now);
-        paused = false;
-      }
-      let count = Math.min(pacer.due(now), capacity);
-      if (config.PUBLISHER_MAX_TRADES > 0) count = Math.min(count, config.PUBLISHER_MAX_TRADES - generated);
-      for (let i = 0; i < count; i++) {
-        const trade: Trade = { ...simulator.next(), id: nextId(now), ts: now };
-        const message = tradeSchema.parse(trade); // the shared contract, checked before sending
-        publisher.send({ queue: message.company, body: encodeTrade(message), id: trade.id as string, ts: now });
-      }
-      pacer.take(count);
-      generated += count;
-      const wait = pacer.msUntilNext(Date.now());
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 50)));
-      else await new Promise((resolve) => setImmediate(resolve));
-    }
-  })();
-  generation.catch((error: unknown) => logger.error({ err: error }, 'generation failed'));
+  generator.start().then(
+    () => {
+      if (!stopping)
+        logger.info({ generated: generator.generated }, 'PUBLISHER_MAX_TRADES reached; generation stopped');
+    },
+    (error: unknown) => logger.error({ err: error }, 'generation failed'),
+  );
 
   installShutdown(
     logger,
     async () => {
       stopping = true;
-      await generation.catch(() => {});
+      await generator.stop().catch(() => {});
+      const inFlightAtStop = publisher.pendingCount;
       const drained = await publisher.drain(config.PUBLISHER_DRAIN_TIMEOUT_MS);
+      flushConfirmedIds();
+      // The final report: every trade generated is either confirmed or listed here by id.
+      const unconfirmedIds = publisher.pendingIds();
       logger.info(
         {
-          published: generated,
-          confirmed: (await metric.confirmed.get()).values[0]?.value ?? 0,
-          unconfirmed: publisher.pendingCount,
+          published: generator.generated,
+          confirmed: confirmedCount,
+          inFlightAtStop,
+          unconfirmed: unconfirmedIds.length,
+          unconfirmedIds,
           drained,
         },
         drained ? 'all trades confirmed' : 'stopping with unconfirmed trades',
       );
       clearInterval(report);
       clearInterval(progress);
-      await publisher.close();
-      await session.close();
+      // A broker that stopped answering must not hold the exit: each close gets a bounded wait.
+      await withDeadline(publisher.close(), 2_000);
+      await withDeadline(session.close(), 2_000);
       ops.close();
     },
-    config.PUBLISHER_DRAIN_TIMEOUT_MS + 5_000,
+    config.PUBLISHER_DRAIN_TIMEOUT_MS + 6_000,
   );
+}
+
+function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 main().catch((error: unknown) => exitOnStartupError(bootLogger, error));

@@ -12,13 +12,21 @@ export class Pacer {
     now: number,
     /** Largest slice released at once (keeps event-loop turns short). */
     private readonly maxSlice = 1_000,
+    /** Most time owed when generation falls behind (window full): beyond it the debt is dropped. */
+    private readonly maxBacklogMs = 1_000,
   ) {
     this.origin = now;
   }
 
   /** Trades to release now. */
   due(now: number): number {
-    const owed = Math.floor(((now - this.origin) * this.ratePerSecond) / 1000) - this.released;
+    let owed = Math.floor(((now - this.origin) * this.ratePerSecond) / 1000) - this.released;
+    const backlog = Math.max(1, Math.floor((this.maxBacklogMs * this.ratePerSecond) / 1000));
+    if (owed > backlog) {
+      // A slow broker must not turn into an endless catch-up burst: forget the older debt.
+      this.origin += ((owed - backlog) * 1000) / this.ratePerSecond;
+      owed = backlog;
+    }
     return Math.max(0, Math.min(owed, this.maxSlice));
   }
 

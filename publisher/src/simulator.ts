@@ -48,7 +48,8 @@ export class TradeSimulator {
     const { volatility, drift } = this.params(company);
     const shock = this.normal();
     const previous = this.prices[index] as number;
-    const price = previous * Math.exp(drift + volatility * shock);
+    // Floored at one cent, so a long fall can never underflow to a zero the walk cannot leave.
+    const price = Math.max(MIN_PRICE, previous * Math.exp(drift + volatility * shock));
     this.prices[index] = price;
     // Buyers lift the offer when the price ticks up, sellers hit the bid when it ticks down.
     const eventType = shock > 0 ? 'buy' : shock < 0 ? 'sell' : this.random() < 0.5 ? 'buy' : 'sell';
@@ -58,9 +59,11 @@ export class TradeSimulator {
   }
 }
 
+const MIN_PRICE = 0.01;
+
 /** Cents as exchanges quote them, but never zero: prices stay strictly positive. */
 function roundPrice(price: number): number {
-  return Math.max(0.01, Math.round(price * 100) / 100);
+  return Math.max(MIN_PRICE, Math.round(price * 100) / 100);
 }
 
 export function symbolParamsFor(

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadPublisherConfig, totalRate } from './config.js';
+
+test('defaults: the original three companies, one trade per 100 ms each, classic queues', () => {
+  const config = loadPublisherConfig({});
+  assert.deepEqual(config.COMPANIES, ['AAPL', 'MSFT', 'TSLA']);
+  assert.equal(config.TICKER_INTERVAL, 100);
+  assert.equal(totalRate(config), 30);
+  assert.equal(config.PUBLISHER_QUEUE_TYPE, 'classic');
+  assert.equal(config.PUBLISHER_MAX_IN_FLIGHT, 2_000);
+  assert.ok(Object.isFrozen(config));
+});
+
+test('PUBLISHER_RATE overrides TICKER_INTERVAL; per-symbol parameters are parsed', () => {
+  const config = loadPublisherConfig({
+    TICKER_INTERVAL: '10',
+    PUBLISHER_RATE: '2500',
+    PUBLISHER_SYMBOLS: 'TSLA:250:0.0008:0.00001, AAPL:190',
+  });
+  assert.equal(totalRate(config), 2_500);
+  assert.deepEqual(config.PUBLISHER_SYMBOLS, {
+    TSLA: { start: 250, volatility: 0.0008, drift: 0.00001 },
+    AAPL: { start: 190, volatility: undefined, drift: undefined },
+  });
+  assert.equal(totalRate(loadPublisherConfig({ TICKER_INTERVAL: '10', COMPANIES: 'AAPL,MSFT' })), 200);
+});
+
+test('bad configuration fails with a message naming the variable', () => {
+  const cases: Record<string, string> = {
+    PUBLISHER_SYMBOLS: 'TSLA:-5',
+    PUBLISHER_QUEUE_TYPE: 'stream',
+    PUBLISHER_RATE: '-1',
+    RABBITMQ_URL: 'http://localhost',
+    SEED: 'abc',
+  };
+  for (const [name, value] of Object.entries(cases)) {
+    assert.throws(
+      () => loadPublisherConfig({ [name]: value }),
+      (error: Error) => error.message.includes(name),
+      `${name}=${value}`,
+    );
+  }
+});

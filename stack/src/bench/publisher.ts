@@ -1,0 +1,267 @@
+/**
+ * Publisher throughput benchmark: the highest sustained confirmed publish rate of our publisher
+ * (persistent messages, publisher confirms, one connection and channel, one queue) against
+ * RabbitMQ's own PerfTest with the same settings (one producer, no consumer, persistent, the same
+ * confirm window, the same message size), run alternately on the same broker so that both see
+ * the same machine load. PerfTest (com.rabbitmq:perf-test from Maven Central) is fetched into
+ * .cache/perf-test on first use.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, makeRunDir } from '../paths.js';
+import { ManagedProcess } from '../process.js';
+import { RabbitMqServer } from '../rabbitmq.js';
+import { ServiceProcess } from '../services.js';
+import { waitFor } from '../wait.js';
+import type { BenchOptions, BenchResult } from './cli.js';
+import { ProcSampler } from './proc-stats.js';
+
+const PERF_TEST_VERSION = '2.22.1';
+const QUEUE = 'BENCH';
+/** The publisher's default window of unconfirmed messages; PerfTest gets the same (`-c`). */
+const CONFIRM_WINDOW = 2_000;
+/** Seconds at the start of each run that are not counted (connection, JIT, queue warm-up). */
+const WARMUP_S = 3;
+
+interface Run {
+  readonly tool: 'publisher' | 'perf-test';
+  readonly round: number;
+  /** Confirmed messages per second over the measured span. */
+  readonly rate: number;
+  readonly producerCpuPercent: number;
+}
+
+/** PerfTest and its dependencies, resolved by Maven into the cache on first use. */
+function perfTestClasspath(log: (line: string) => void): string {
+  const dir = join(cacheDir, 'perf-test', PERF_TEST_VERSION);
+  const lib = join(dir, 'lib');
+  const jar = join(lib, `perf-test-${PERF_TEST_VERSION}.jar`);
+  if (!existsSync(jar)) {
+    log(`fetching com.rabbitmq:perf-test:${PERF_TEST_VERSION} from Maven Central into ${dir}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'pom.xml'),
+      `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.stockmarket</groupId><artifactId>perf-test-fetch</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>com.rabbitmq</groupId><artifactId>perf-test</artifactId><version>${PERF_TEST_VERSION}</version></dependency>
+  </dependencies>
+</project>
+`,
+    );
+    execFileSync('mvn', ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${lib}`], {
+      cwd: dir,
+      stdio: 'inherit',
+      timeout: 600_000,
+    });
+  }
+  return readdirSync(lib)
+    .filter((name) => name.endsWith('.jar'))
+    .map((name) => join(lib, name))
+    .join(':');
+}
+
+/** A body of the size our publisher sends: the contract fields plus id, ts and quantity. */
+function sampleBodySize(): number {
+  return JSON.stringify({
+    company: QUEUE,
+    eventType: 'sell',
+    price: 228.51,
+    quantity: 148,
+    id: '01JDQ4V5X2M7Y8Z9ABCDEFGHJK',
+    ts: 1_764_190_000_000,
+  }).length;
+}
+
+async function purge(rabbitmq: RabbitMqServer): Promise<void> {
+  await rabbitmq.withChannel(async (channel) => {
+    await channel.assertQueue(QUEUE, { durable: true });
+    await channel.purgeQueue(QUEUE);
+  });
+}
+
+async function runPublisher(rabbitmq: RabbitMqServer, seconds: number, round: number): Promise<Run> {
+  const publisher = await ServiceProcess.start(
+    'publisher',
+    {
+      RABBITMQ_URL: rabbitmq.url('publisher'),
+      COMPANIES: QUEUE,
+      PUBLISHER_RATE: '1000000', // as fast as the confirms allow
+      PUBLISHER_MAX_IN_FLIGHT: String(CONFIRM_WINDOW),
+      LOG_LEVEL: 'warn',
+    },
+    { label: 'publisher-bench' },
+  );
+  try {
+    await waitFor('the first confirms', async () => (await publisher.metric('publisher_confirmed_total')) > 0, {
+      timeoutMs: 30_000,
+    });
+    await waitUntil(Date.now() + WARMUP_S * 1000);
+    const sampler = new ProcSampler(new Map([['producer', publisher.process.pid]])).start();
+    const first = await publisher.metric('publisher_confirmed_total');
+    const started = performance.now();
+    await waitUntil(Date.now() + seconds * 1000);
+    const last = await publisher.metric('publisher_confirmed_total');
+    const elapsed = (performance.now() - started) / 1000;
+    const usage = sampler.stop().producer;
+    return {
+      tool: 'publisher',
+      round,
+      rate: (last - first) / elapsed,
+      producerCpuPercent: usage?.cpuPercent ?? Number.NaN,
+    };
+  } finally {
+    await publisher.stop();
+  }
+}
+
+async function runPerfTest(
+  rabbitmq: RabbitMqServer,
+  classpath: string,
+  seconds: number,
+  size: number,
+  round: number,
+): Promise<Run> {
+  const dir = makeRunDir('perf-test');
+  const perfTest = new ManagedProcess({
+    name: 'perf-test',
+    command: 'java',
+    args: [
+      '-cp',
+      classpath,
+      'com.rabbitmq.perf.PerfTest',
+      '--uri',
+      rabbitmq.url('admin'),
+      '--producers',
+      '1',
+      '--consumers',
+      '0',
+      '--queue',
+      QUEUE,
+      '--predeclared',
+      '--flag',
+      'persistent',
+      '--confirm',
+      String(CONFIRM_WINDOW),
+      '--size',
+      String(size),
+      '--time',
+      String(WARMUP_S + seconds + 2),
+      '--interval',
+      '1',
+    ],
+    logFile: join(dir, 'perf-test.log'),
+    captureOutput: true,
+  }).start();
+  const sampler = new ProcSampler(new Map([['producer', perfTest.pid]]));
+  let sampling = false;
+  try {
+    // Per-second reports: "id: test-..., time 4.000 s, sent: 12345 msg/s, confirmed: 12340 msg/s, ...".
+    const confirmedPerSecond = () =>
+      [...perfTest.output.matchAll(/time:? ?([\d.]+) ?s, sent: ([\d,]+) msg\/s, confirmed: ([\d,]+) msg\/s/g)].map(
+        (match) => ({ time: Number(match[1]), confirmed: Number(match[3]?.replaceAll(',', '')) }),
+      );
+    await waitFor(
+      'PerfTest to finish its warm-up',
+      () => {
+        if (!perfTest.running) throw new Error(`PerfTest exited:\n${perfTest.output.slice(-2000)}`);
+        return confirmedPerSecond().some((sample) => sample.time >= WARMUP_S);
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    // CPU is sampled over the measured span, while PerfTest still runs (it pauses 2 s at the end).
+    sampler.start();
+    sampling = true;
+    await waitUntil(Date.now() + seconds * 1000);
+    const usage = sampler.stop().producer;
+    sampling = false;
+    const code = await Promise.race([
+      perfTest.waitForExit(),
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), (seconds + 60) * 1000).unref()),
+    ]);
+    if (code === 'timeout') throw new Error('PerfTest did not stop in time');
+    const measured = confirmedPerSecond().filter(
+      (sample) => sample.time > WARMUP_S && sample.time <= WARMUP_S + seconds,
+    );
+    if (measured.length === 0) throw new Error(`no PerfTest samples:\n${perfTest.output.slice(-2000)}`);
+    const rate = measured.reduce((sum, sample) => sum + sample.confirmed, 0) / measured.length;
+    return { tool: 'perf-test', round, rate, producerCpuPercent: usage?.cpuPercent ?? Number.NaN };
+  } finally {
+    if (sampling) sampler.stop();
+    await perfTest.stop(10_000);
+  }
+}
+
+function waitUntil(deadline: number): Promise<void> {
+  return waitFor('the measuring span', () => Date.now() >= deadline, {
+    timeoutMs: deadline - Date.now() + 5_000,
+    intervalMs: 100,
+  }).then(() => undefined);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
+  const seconds = short ? 10 : 30;
+  const rounds = short ? 1 : 3;
+  const size = sampleBodySize();
+  const classpath = perfTestClasspath(log);
+  const rabbitmq = await RabbitMqServer.start();
+  const runs: Run[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      // Alternate the order so that neither tool always runs on a fuller queue or a warmer broker.
+      const order = round % 2 === 1 ? (['perf-test', 'publisher'] as const) : (['publisher', 'perf-test'] as const);
+      for (const tool of order) {
+        await purge(rabbitmq);
+        const result =
+          tool === 'publisher'
+            ? await runPublisher(rabbitmq, seconds, round)
+            : await runPerfTest(rabbitmq, classpath, seconds, size, round);
+        log(
+          `round ${round} ${tool}: ${Math.round(result.rate)} confirmed msg/s (producer CPU ${Math.round(result.producerCpuPercent)} %)`,
+        );
+        runs.push(result);
+      }
+    }
+  } finally {
+    await rabbitmq.stop();
+  }
+  const ours = median(runs.filter((run) => run.tool === 'publisher').map((run) => run.rate));
+  const theirs = median(runs.filter((run) => run.tool === 'perf-test').map((run) => run.rate));
+  const ratio = ours / theirs;
+  const settings = `persistent messages, publisher confirms (window ${CONFIRM_WINDOW}), one producer (one connection, one channel), one classic queue without consumers, ${size}-byte bodies, ${rounds} round(s) of ${seconds} s each after ${WARMUP_S} s warm-up, run alternately on one local RabbitMQ node`;
+  const rows = runs
+    .map(
+      (run) =>
+        `| ${run.round} | ${run.tool} | ${Math.round(run.rate).toLocaleString('en-US')} | ${Math.round(run.producerCpuPercent)} |`,
+    )
+    .join('\n');
+  const markdown = `## Publisher: sustained confirmed publish rate vs RabbitMQ PerfTest ${PERF_TEST_VERSION}
+
+Settings: ${settings}.
+
+| | confirmed msg/s (median) |
+|---|---:|
+| our publisher | ${Math.round(ours).toLocaleString('en-US')} |
+| PerfTest | ${Math.round(theirs).toLocaleString('en-US')} |
+| **ratio** | **${(ratio * 100).toFixed(0)} %** (goal: at least 50 %) |
+
+| round | tool | confirmed msg/s | producer CPU % of one core |
+|---:|---|---:|---:|
+${rows}
+`;
+  return {
+    name: 'publisher',
+    data: { settings, perfTestVersion: PERF_TEST_VERSION, messageBytes: size, ours, perfTest: theirs, ratio, runs },
+    markdown,
+  };
+}
