@@ -34,6 +34,8 @@ export interface SnapshotMessage {
   replica: string;
   stocks: StockView[];
   candles: CandleView[];
+  /** The replica's view of the database when the client connected (absent: true). */
+  fresh?: boolean;
 }
 
 export interface UpdateMessage {
@@ -41,6 +43,8 @@ export interface UpdateMessage {
   candles: CandleView[];
   /** The replica's view of the database: false while it cannot read it. */
   fresh: boolean;
+  /** When the replica emitted this update, epoch ms (its clock): fan-out delay is measured from it. */
+  sentAt?: number;
 }
 
 export interface ServerToClientEvents {

@@ -22,6 +22,7 @@ const candles = new Map<string, Map<number, CandleView>>();
 let selected: string | undefined;
 let interval: CandleInterval = '1s';
 let connected = false;
+let everConnected = false;
 let fresh = true;
 
 const chart: IChartApi = createChart($('#chart'), {
@@ -82,7 +83,11 @@ function mergeStocks(list: readonly StockView[]): void {
 function renderTiles(): void {
   const list = $('#tiles');
   const companies = [...stocks.keys()].sort();
-  if (!selected && companies.length > 0) selectCompany(companies[0] as string);
+  if (!selected && companies.length > 0) {
+    // Prefer a company with candles: a document from another consumer may carry only avgPrice.
+    const charted = companies.find((company) => candles.has(seriesKey(company, '1s')));
+    selectCompany(charted ?? (companies[0] as string));
+  }
   for (const company of companies) {
     const stock = stocks.get(company) as StockView;
     let item = list.querySelector<HTMLLIElement>(`li[data-company="${company}"]`);
@@ -148,12 +153,32 @@ let lastBarTime = 0;
 function renderChart(): void {
   if (!selected) return;
   $('#chart-title').textContent = `${selected} · ${interval}`;
-  const series = [...(candles.get(seriesKey(selected, interval))?.values() ?? [])].sort((a, b) => a.start - b.start);
+  const series = sortedSeries(selected, interval);
   candleSeries.setData(series.map(toBar));
   vwapSeries.setData(series.map(toVwap));
   lastBarTime = series.at(-1)?.start ?? 0;
-  $('#chart').dataset.bars = String(series.length);
+  describeChart(series);
 }
+
+/** What the chart shows, as data attributes (for tests and tools) and as its accessible name. */
+function describeChart(series: readonly CandleView[]): void {
+  const element = $('#chart');
+  const last = series.at(-1);
+  element.dataset.interval = interval;
+  element.dataset.company = selected ?? '';
+  element.dataset.bars = String(series.length);
+  element.dataset.first = String(series[0]?.start ?? '');
+  element.dataset.last = String(last?.start ?? '');
+  element.setAttribute(
+    'aria-label',
+    last
+      ? `${selected} ${interval} candles, ${series.length} shown; latest open ${price(last.open)}, high ${price(last.high)}, low ${price(last.low)}, close ${price(last.close)}`
+      : `${selected ?? 'No company'} ${interval} candles: none yet`,
+  );
+}
+
+const sortedSeries = (company: string, candleInterval: CandleInterval) =>
+  [...(candles.get(seriesKey(company, candleInterval))?.values() ?? [])].sort((a, b) => a.start - b.start);
 
 function updateChart(list: readonly CandleView[]): void {
   const relevant = list.filter((candle) => candle.company === selected && candle.interval === interval);
@@ -167,7 +192,7 @@ function updateChart(list: readonly CandleView[]): void {
     vwapSeries.update(toVwap(candle));
     lastBarTime = candle.start;
   }
-  $('#chart').dataset.bars = String(candles.get(seriesKey(selected as string, interval))?.size ?? 0);
+  describeChart(sortedSeries(selected as string, interval));
 }
 
 async function loadHistory(company: string, candleInterval: CandleInterval): Promise<void> {
@@ -206,39 +231,60 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('.intervals bu
 
 function renderStatus(): void {
   const pill = $('#connection');
-  const state = !connected ? 'reconnecting' : fresh ? 'connected' : 'stale';
+  const state = !connected ? (everConnected ? 'reconnecting' : 'connecting') : fresh ? 'connected' : 'stale';
+  if (pill.dataset.state === state) return;
   pill.dataset.state = state;
-  pill.textContent = state === 'stale' ? 'stale data' : state;
+  pill.textContent = {
+    connected: 'connected',
+    stale: 'stale data',
+    reconnecting: 'reconnecting…',
+    connecting: 'connecting…',
+  }[state];
   pill.className = `pill ${state === 'connected' ? 'pill-ok' : state === 'stale' ? 'pill-bad' : 'pill-wait'}`;
   document.body.classList.toggle('stale', state !== 'connected');
 }
 
-function showDelay(list: { lastTradeAt?: number }[]): void {
+/** End-to-end delay: now minus the trade time of the newest trade in this update. */
+function showDelay(list: readonly { lastTradeAt?: number }[]): void {
   const newest = Math.max(0, ...list.map((item) => item.lastTradeAt ?? 0));
-  if (newest > 0) $('#delay').textContent = `${Math.max(0, Date.now() - newest)} ms`;
+  if (newest <= 0) return;
+  const delay = Math.max(0, Date.now() - newest);
+  const element = $('#delay');
+  element.dataset.ms = String(delay);
+  element.textContent = delay < 10_000 ? `${delay} ms` : `${(delay / 1000).toFixed(0)} s`;
 }
 
-const socket = io({ transports: ['websocket', 'polling'] });
+// WebSocket first; long-polling stays as the fallback (NGINX routes it sticky by address).
+// Reconnection is quick and bounded: the page finds a living replica within a few seconds.
+const socket = io({
+  transports: ['websocket', 'polling'],
+  reconnectionDelay: 300,
+  reconnectionDelayMax: 2_000,
+  randomizationFactor: 0.3,
+  timeout: 5_000,
+});
 socket.on('connect', () => {
   connected = true;
+  everConnected = true;
   renderStatus();
 });
 socket.on('disconnect', () => {
   connected = false;
   renderStatus();
 });
-socket.io.on('reconnect_attempt', () => {
+socket.on('connect_error', () => {
   connected = false;
   renderStatus();
 });
 socket.on('snapshot', (message: SnapshotMessage) => {
   $('#replica').textContent = message.replica;
   document.body.dataset.replica = message.replica;
-  fresh = true;
+  fresh = message.fresh ?? true;
   mergeStocks(message.stocks);
   mergeCandles(message.candles);
   renderTiles();
   renderChart();
+  showDelay(message.stocks);
   renderStatus();
 });
 socket.on('update', (message: UpdateMessage) => {

@@ -1,15 +1,28 @@
 import type { CandleInterval, CandleView, Logger, StockView } from '@stockmarket/common';
 import type { Collection, Db, Document } from 'mongodb';
-import { FeedState } from './feed-state.js';
+import { FeedState, INTERVALS } from './feed-state.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 /** How far back a poll looks for candles that changed (covers a full batch interval and more). */
-const LOOKBACK_SECONDS = 30;
+export const LOOKBACK_MS = 30 * SECOND;
 
 export interface FeedChange {
   stocks: StockView[];
   candles: CandleView[];
+}
+
+export interface FeedOptions {
+  readonly pollIntervalMs: number;
+  readonly historyLimit: number;
+  readonly staleAfterMs: number;
+}
+
+export interface FeedEvents {
+  /** What changed in one tick, coalesced; never empty. */
+  onChange(change: FeedChange): void;
+  /** The data turned stale (reads fail or hang) or fresh again. */
+  onFreshness(fresh: boolean): void;
 }
 
 /**
@@ -17,25 +30,32 @@ export interface FeedChange {
  * the small `stocks` collection and, for each company whose stock moved, the candles its new
  * trades can have touched, by their `_id` (company:interval:start), which every server looks up
  * by primary key. What changed is pushed once per tick, coalesced.
+ *
+ * The history (the only reads by a secondary key) is loaded at start and again after an outage
+ * longer than the look-back, so a gap in the database connection leaves no gap in the chart.
  */
 export class Feed {
   readonly state: FeedState;
   private readonly stocks: Collection;
   private readonly candles: Collection;
   private timer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private lastSuccess = 0;
   private lastError: string | undefined;
+  private historyLoaded = false;
+  private reportedFresh = false;
   private running = false;
   private polling: Promise<void> = Promise.resolve();
+  /** Reads by outcome, for /metrics. */
+  readonly reads = { ok: 0, failed: 0 };
 
   constructor(
     db: Db,
     stocksCollection: string,
     private readonly companies: readonly string[],
-    private readonly options: { pollIntervalMs: number; historyLimit: number; staleAfterMs: number },
+    private readonly options: FeedOptions,
     private readonly logger: Logger,
-    private readonly onChange: (change: FeedChange) => void,
-    private readonly onFreshness: (fresh: boolean) => void = () => {},
+    private readonly events: FeedEvents,
   ) {
     this.state = new FeedState(options.historyLimit);
     this.stocks = db.collection(stocksCollection);
@@ -44,11 +64,16 @@ export class Feed {
 
   /** Whether the last successful read is recent enough to call the data live. */
   get fresh(): boolean {
-    return Date.now() - this.lastSuccess <= this.options.staleAfterMs;
+    return this.lastSuccess > 0 && Date.now() - this.lastSuccess <= this.options.staleAfterMs;
   }
 
   get lastReadAt(): number {
     return this.lastSuccess;
+  }
+
+  /** The newest trade time any stock carries (0 before the first). */
+  get newestTradeAt(): number {
+    return Math.max(0, ...this.state.allStocks().map((stock) => stock.lastTradeAt ?? 0));
   }
 
   /** Loads the history once, then polls. Resolves after the first load (or its failure). */
@@ -56,9 +81,13 @@ export class Feed {
     this.running = true;
     try {
       await this.loadHistory();
+      this.markSuccess();
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'initial load failed; will keep polling');
+      this.markFailure(error, 'initial load failed; will keep polling');
     }
+    // A read that hangs (a frozen server) must still turn the page stale: checked apart from polls.
+    this.watchdog = setInterval(() => this.reportFreshness(), Math.min(500, this.options.staleAfterMs / 2));
+    this.watchdog.unref();
     this.schedule();
   }
 
@@ -69,94 +98,125 @@ export class Feed {
     }, this.options.pollIntervalMs);
   }
 
-  private async loadHistory(): Promise<void> {
-    const wasFresh = this.fresh;
+  /** Reads the stocks and the newest candles of every series; returns what changed. */
+  private async loadHistory(): Promise<FeedChange> {
     const stocks = await this.readStocks();
-    const candles: CandleView[] = [];
-    for (const company of this.companies) {
-      for (const interval of ['1s', '1m'] as const) {
-        const docs = await this.candles
+    const reads = this.companies.flatMap((company) =>
+      INTERVALS.map((interval) =>
+        this.candles
           .find({ company, interval }, { projection: { s: 0 } })
           .sort({ start: -1 })
           .limit(this.options.historyLimit)
-          .toArray();
-        for (const doc of docs) {
-          const view = toCandleView(doc);
-          if (view) candles.push(view);
-        }
-      }
-    }
-    this.state.applyStocks(stocks);
-    this.state.applyCandles(candles);
-    this.markSuccess(wasFresh);
+          .toArray(),
+      ),
+    );
+    const candles = (await Promise.all(reads)).flat().flatMap((doc) => toCandleView(doc) ?? []);
+    this.historyLoaded = true;
+    return { candles: this.state.applyCandles(candles), stocks: this.state.applyStocks(stocks) };
   }
 
   private async poll(): Promise<void> {
-    const wasFresh = this.fresh;
     try {
-      const stocks = await this.readStocks();
-      const candleIds: string[] = [];
-      for (const stock of stocks) {
-        const previous = this.state.stock(stock.company);
-        if (stock.lastTradeAt === undefined || previous?.lastTradeAt === stock.lastTradeAt) continue;
-        candleIds.push(...this.candleIdsToRead(stock.company, stock.lastTradeAt, previous?.lastTradeAt));
-      }
-      const candles: CandleView[] = [];
-      for (const id of candleIds) {
-        const doc = await this.candles.findOne({ _id: id as never }, { projection: { s: 0 } });
-        const view = doc ? toCandleView(doc) : undefined;
-        if (view) candles.push(view);
-      }
-      const change = { candles: this.state.applyCandles(candles), stocks: this.state.applyStocks(stocks) };
-      this.markSuccess(wasFresh);
-      if (change.stocks.length > 0 || change.candles.length > 0) this.onChange(change);
+      const outage = this.lastSuccess > 0 && Date.now() - this.lastSuccess > LOOKBACK_MS;
+      const change = !this.historyLoaded || outage ? await this.loadHistory() : await this.readChanges();
+      this.markSuccess();
+      if (change.stocks.length > 0 || change.candles.length > 0) this.events.onChange(change);
     } catch (error) {
-      const message = (error as Error).message;
-      if (message !== this.lastError) this.logger.warn({ err: message }, 'feed read failed');
-      this.lastError = message;
-      if (wasFresh && !this.fresh) this.onFreshness(false);
-      else if (!this.fresh) this.onFreshness(false);
+      this.markFailure(error, 'feed read failed');
     }
   }
 
-  /** The candles that trades up to `newest` can have changed since `previous`. */
-  private candleIdsToRead(company: string, newest: number, previous: number | undefined): string[] {
-    const newestSecond = Math.floor(newest / SECOND) * SECOND;
-    const known = this.state.newestCandleStart(company, '1s');
-    let from = Math.min(previous ?? newestSecond, known ?? newestSecond);
-    from = Math.max(Math.floor(from / SECOND) * SECOND, newestSecond - LOOKBACK_SECONDS * SECOND);
+  private async readChanges(): Promise<FeedChange> {
+    const stocks = await this.readStocks();
     const ids: string[] = [];
-    for (let start = from; start <= newestSecond; start += SECOND) ids.push(candleKey(company, '1s', start));
-    const firstMinute = Math.floor(from / MINUTE) * MINUTE;
-    for (let start = firstMinute; start <= newestSecond; start += MINUTE) ids.push(candleKey(company, '1m', start));
-    return ids;
+    for (const stock of stocks) {
+      if (!this.companies.includes(stock.company) || stock.lastTradeAt === undefined) continue;
+      const previous = this.state.stock(stock.company)?.lastTradeAt;
+      if (previous === stock.lastTradeAt) continue;
+      ids.push(
+        ...candleIdsToRead(
+          stock.company,
+          stock.lastTradeAt,
+          previous,
+          this.state.newestCandleStart(stock.company, '1s'),
+        ),
+      );
+    }
+    // Primary-key lookups only: the one filter shape FerretDB pushes down to its storage.
+    const docs = await Promise.all(
+      ids.map((id) => this.candles.findOne({ _id: id as never }, { projection: { s: 0 } })),
+    );
+    const candles = docs.flatMap((doc) => (doc ? (toCandleView(doc) ?? []) : []));
+    // Candles first: a client that sees the new price also has the candle it belongs to.
+    return { candles: this.state.applyCandles(candles), stocks: this.state.applyStocks(stocks) };
   }
 
   private async readStocks(): Promise<StockView[]> {
     const docs = await this.stocks.find({}, { projection: { _id: 0 } }).toArray();
-    return docs.flatMap((doc) => {
-      const view = toStockView(doc);
-      return view ? [view] : [];
-    });
+    return docs.flatMap((doc) => toStockView(doc) ?? []);
   }
 
-  private markSuccess(wasFresh: boolean): void {
+  private markSuccess(): void {
+    this.reads.ok++;
     this.lastSuccess = Date.now();
     if (this.lastError) this.logger.info('feed reads succeed again');
     this.lastError = undefined;
-    if (!wasFresh) this.onFreshness(true);
+    this.reportFreshness();
+  }
+
+  private markFailure(error: unknown, what: string): void {
+    this.reads.failed++;
+    const message = (error as Error).message;
+    // Logged once per distinct error, not once per tick.
+    if (message !== this.lastError) this.logger.warn({ err: message }, what);
+    this.lastError = message;
+    this.reportFreshness();
+  }
+
+  private reportFreshness(): void {
+    const fresh = this.fresh;
+    if (fresh === this.reportedFresh) return;
+    this.reportedFresh = fresh;
+    if (!fresh) this.logger.warn({ lastReadAt: this.lastSuccess }, 'data is stale');
+    this.events.onFreshness(fresh);
   }
 
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     await this.polling;
   }
 }
 
-const candleKey = (company: string, interval: CandleInterval, start: number) => `${company}:${interval}:${start}`;
+export const candleKey = (company: string, interval: CandleInterval, start: number) =>
+  `${company}:${interval}:${start}`;
+
+/**
+ * The candles that trades up to `newest` can have changed since the stock last showed `previous`:
+ * every second from the older of `previous`, the newest 1 s candle held and `newest` itself (a
+ * stock can move backwards when a redelivered batch lands late), and the minutes around them;
+ * never more than the look-back.
+ */
+export function candleIdsToRead(
+  company: string,
+  newest: number,
+  previous: number | undefined,
+  newestKnown1s: number | undefined,
+): string[] {
+  const newestSecond = Math.floor(newest / SECOND) * SECOND;
+  const oldest = Math.min(previous ?? newest, newestKnown1s ?? newest, newest);
+  const from = Math.max(Math.floor(oldest / SECOND) * SECOND, newestSecond - LOOKBACK_MS);
+  const ids: string[] = [];
+  for (let start = from; start <= newestSecond; start += SECOND) ids.push(candleKey(company, '1s', start));
+  for (let start = Math.floor(from / MINUTE) * MINUTE; start <= newestSecond; start += MINUTE) {
+    ids.push(candleKey(company, '1m', start));
+  }
+  return ids;
+}
 
 const num = (value: unknown): number | undefined => {
+  // Double, Int32, Long and Decimal128 from the driver are objects that convert with Number().
   const n = typeof value === 'number' ? value : typeof value === 'object' && value !== null ? Number(value) : NaN;
   return Number.isFinite(n) ? n : undefined;
 };
@@ -165,36 +225,48 @@ const time = (value: unknown): number | undefined => (value instanceof Date ? va
 /** A `stocks` document as the page needs it; documents with only company and avgPrice qualify. */
 export function toStockView(doc: Document): StockView | undefined {
   const avgPrice = num(doc.avgPrice);
-  if (typeof doc.company !== 'string' || avgPrice === undefined) return undefined;
+  if (typeof doc.company !== 'string' || doc.company.length === 0 || avgPrice === undefined) return undefined;
   const view: StockView = { company: doc.company, avgPrice };
-  const optional = {
-    lastPrice: num(doc.lastPrice),
-    vwap: num(doc.vwap),
-    batchSize: num(doc.batchSize),
-    lastTradeAt: time(doc.lastTradeAt),
-    updatedAt: time(doc.updatedAt),
-  };
-  for (const [key, value] of Object.entries(optional))
-    if (value !== undefined) (view as unknown as Record<string, number>)[key] = value;
+  const lastPrice = num(doc.lastPrice);
+  const vwap = num(doc.vwap);
+  const batchSize = num(doc.batchSize);
+  const lastTradeAt = time(doc.lastTradeAt);
+  const updatedAt = time(doc.updatedAt);
+  if (lastPrice !== undefined) view.lastPrice = lastPrice;
+  if (vwap !== undefined) view.vwap = vwap;
+  if (batchSize !== undefined) view.batchSize = batchSize;
+  if (lastTradeAt !== undefined) view.lastTradeAt = lastTradeAt;
+  if (updatedAt !== undefined) view.updatedAt = updatedAt;
   return view;
 }
 
 /** A candle document as the page needs it; undefined while its figures are not yet derived. */
 export function toCandleView(doc: Document): CandleView | undefined {
-  if (num(doc.trades) === undefined || num(doc.open) === undefined) return undefined;
+  const start = num(doc.start);
+  if (typeof doc.company !== 'string' || start === undefined) return undefined;
+  if (doc.interval !== '1s' && doc.interval !== '1m') return undefined;
+  const open = num(doc.open);
+  const high = num(doc.high);
+  const low = num(doc.low);
+  const close = num(doc.close);
+  const trades = num(doc.trades);
+  // A 1 m document between its two writes holds only the per-second map: not a candle yet.
+  if (open === undefined || high === undefined || low === undefined || close === undefined || trades === undefined) {
+    return undefined;
+  }
   return {
-    company: String(doc.company),
-    interval: doc.interval === '1m' ? '1m' : '1s',
-    start: num(doc.start) ?? 0,
-    open: num(doc.open) ?? 0,
-    high: num(doc.high) ?? 0,
-    low: num(doc.low) ?? 0,
-    close: num(doc.close) ?? 0,
-    vwap: num(doc.vwap) ?? 0,
+    company: doc.company,
+    interval: doc.interval,
+    start,
+    open,
+    high,
+    low,
+    close,
+    vwap: num(doc.vwap) ?? close,
     volume: num(doc.volume) ?? 0,
-    trades: num(doc.trades) ?? 0,
+    trades,
     buys: num(doc.buys) ?? 0,
     sells: num(doc.sells) ?? 0,
-    lastTradeAt: num(doc.lastTradeAt) ?? 0,
+    lastTradeAt: time(doc.lastTradeAt) ?? start,
   };
 }

@@ -2,7 +2,7 @@ import { createLogger, createMetricsRegistry, exitOnStartupError, installShutdow
 import { MongoClient } from 'mongodb';
 import { loadLiveviewConfig } from './config.js';
 import { Feed } from './feed.js';
-import { createLiveviewServer } from './server.js';
+import { createLiveviewServer, type LiveviewServer } from './server.js';
 
 const bootLogger = createLogger('liveview', 'info');
 
@@ -12,12 +12,14 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry('liveview');
   const client = new MongoClient(config.MONGODB_URL, {
     serverSelectionTimeoutMS: 2_000,
+    // A server that hangs instead of failing must not stall the feed for ever.
+    socketTimeoutMS: 10_000,
     // Reads may come from any member: the page tolerates a little lag, not an outage.
     readPreference: 'primaryPreferred',
     appName: 'stockmarket-liveview',
   });
 
-  let server: ReturnType<typeof createLiveviewServer> | undefined;
+  let server: LiveviewServer | undefined;
   const feed = new Feed(
     client.db(config.MONGODB_DB),
     config.MONGODB_COLLECTION,
@@ -28,19 +30,12 @@ async function main(): Promise<void> {
       staleAfterMs: config.LIVEVIEW_STALE_AFTER_MS,
     },
     logger,
-    (change) => {
-      if (!server) return;
-      server.io.emit('update', { ...change, fresh: true });
-      server.metrics.pushed.inc(server.io.engine.clientsCount);
-      const newest = Math.max(0, ...change.stocks.map((stock) => stock.lastTradeAt ?? 0));
-      if (newest > 0) server.metrics.lag.set((Date.now() - newest) / 1000);
-    },
-    (fresh) => {
-      server?.io.emit('update', { stocks: [], candles: [], fresh });
+    {
+      onChange: (change) => server?.publish(change),
+      onFreshness: (fresh) => server?.publishFreshness(fresh),
     },
   );
-  const probe = { ready: () => feed.fresh, fresh: () => feed.fresh };
-  server = createLiveviewServer(config, feed.state, probe, registry, logger);
+  server = createLiveviewServer(config, feed, registry, logger);
   await feed.start();
   const { http } = server;
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,302 @@
+/**
+ * Fan-out: 1,000 and 5,000 socket.io clients through NGINX on ONE liveview replica, fed by the
+ * normal pipeline (publisher at its default rate -> RabbitMQ -> consumer -> FerretDB). Measures
+ * the delivery delay of every update each client receives, CPU and RSS of the replica.
+ *
+ * Delay: client receive time minus `sentAt`, the moment the replica emitted the update (one clock:
+ * everything runs on this machine). That is the fan-out cost alone: serialisation, writes to every
+ * socket, NGINX, the client. The end-to-end delay (receive minus the newest trade time) is reported
+ * as well, but it is dominated by the consumer's batch window (CONSUMER_FLUSH_INTERVAL_MS, 1 s) and
+ * the poll interval, not by the number of clients.
+ *
+ * NGINX allows 256 connections per client address (limit_conn perip 256), so the clients connect
+ * from many loopback source addresses (127.0.0.2, 127.0.0.3, ...), 200 per address, instead of
+ * raising the limit. The clients run in several child processes so one client event loop is not
+ * what gets measured.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LocalStack } from '../local-stack.js';
+import { waitFor } from '../wait.js';
+import type { BenchOptions, BenchResult } from './cli.js';
+
+const WORKER_FLAG = '--fanout-worker';
+const PER_ADDRESS = 200;
+const MAX_MS = 60_000;
+
+type Command =
+  | { type: 'connect'; url: string; count: number; firstAddress: number }
+  | { type: 'reset' }
+  | { type: 'report' }
+  | { type: 'close' };
+type Reply =
+  | { type: 'connected'; connected: number; failed: number }
+  | { type: 'report'; fanout: number[]; endToEnd: number[]; received: number; connected: number; disconnects: number }
+  | { type: 'closed' };
+
+interface Figures {
+  clients: number;
+  connected: number;
+  seconds: number;
+  updatesPerClientPerSecond: number;
+  messagesReceived: number;
+  fanoutMs: { p50: number; p90: number; p99: number; max: number };
+  endToEndMs: { p50: number; p99: number };
+  replicaCpuPercent: number;
+  replicaRssMb: number;
+  replicaRssPeakMb: number;
+  disconnects: number;
+  /** Clients the replica's own metric counted after the connection phase. */
+  replicaClients: number;
+}
+
+export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
+  const sizes = [1000, 5000];
+  const seconds = short ? 10 : 30;
+  const stack = await LocalStack.start({ liveviews: 1, consumers: 1 });
+  const workers: Worker[] = [];
+  try {
+    const replica = stack.liveviews[0];
+    if (!replica?.process.pid) throw new Error('no liveview replica');
+    const pid = replica.process.pid;
+    for (let i = 0; i < 4; i++) workers.push(new Worker());
+    const results: Figures[] = [];
+    let nextAddress = 2;
+    for (const clients of sizes) {
+      log(`${clients} clients: connecting`);
+      const share = Math.ceil(clients / workers.length);
+      const replies = await Promise.all(
+        workers.map((worker, index) => {
+          const count = Math.min(share, clients - index * share);
+          const firstAddress = nextAddress + index * Math.ceil(share / PER_ADDRESS);
+          return worker.ask({ type: 'connect', url: stack.url, count, firstAddress }, 'connected', 300_000);
+        }),
+      );
+      nextAddress += workers.length * Math.ceil(share / PER_ADDRESS);
+      const connected = replies.reduce((sum, reply) => sum + (reply.type === 'connected' ? reply.connected : 0), 0);
+      const failed = replies.reduce((sum, reply) => sum + (reply.type === 'connected' ? reply.failed : 0), 0);
+      log(`${clients} clients: ${connected} connected, ${failed} failed`);
+      const replicaClients = await replica.metric('liveview_connected_clients').catch(() => Number.NaN);
+      log(`${clients} clients: the replica counts ${replicaClients}`);
+      // Let the connection burst settle before measuring.
+      await settle(3_000);
+      await Promise.all(workers.map((worker) => worker.send({ type: 'reset' })));
+      const cpuBefore = cpuTicks(pid);
+      const startedAt = Date.now();
+      let rssPeak = 0;
+      for (let elapsed = 0; elapsed < seconds * 1000; elapsed = Date.now() - startedAt) {
+        rssPeak = Math.max(rssPeak, rssBytes(pid));
+        await settle(Math.min(1_000, seconds * 1000 - elapsed));
+      }
+      const window = (Date.now() - startedAt) / 1000;
+      const cpu = ((cpuTicks(pid) - cpuBefore) / 100 / window) * 100;
+      const reports = await Promise.all(workers.map((worker) => worker.ask({ type: 'report' }, 'report', 60_000)));
+      const fanout = new Array<number>(MAX_MS + 1).fill(0);
+      const endToEnd = new Array<number>(MAX_MS + 1).fill(0);
+      let received = 0;
+      let disconnects = 0;
+      for (const report of reports) {
+        if (report.type !== 'report') continue;
+        report.fanout.forEach((count, ms) => {
+          fanout[ms] = (fanout[ms] ?? 0) + count;
+        });
+        report.endToEnd.forEach((count, ms) => {
+          endToEnd[ms] = (endToEnd[ms] ?? 0) + count;
+        });
+        received += report.received;
+        disconnects += report.disconnects;
+      }
+      const figures: Figures = {
+        clients,
+        connected,
+        seconds: Number(window.toFixed(1)),
+        updatesPerClientPerSecond: Number((received / Math.max(1, connected) / window).toFixed(2)),
+        messagesReceived: received,
+        fanoutMs: {
+          p50: percentile(fanout, 0.5),
+          p90: percentile(fanout, 0.9),
+          p99: percentile(fanout, 0.99),
+          max: percentile(fanout, 1),
+        },
+        endToEndMs: { p50: percentile(endToEnd, 0.5), p99: percentile(endToEnd, 0.99) },
+        replicaCpuPercent: Number(cpu.toFixed(1)),
+        replicaRssMb: Number((rssBytes(pid) / 2 ** 20).toFixed(0)),
+        replicaRssPeakMb: Number((rssPeak / 2 ** 20).toFixed(0)),
+        disconnects,
+        replicaClients,
+      };
+      log(JSON.stringify(figures));
+      results.push(figures);
+      await Promise.all(workers.map((worker) => worker.ask({ type: 'close' }, 'closed', 120_000)));
+      await waitFor(
+        'the replica to see the clients leave',
+        async () => (await replica.metric('liveview_connected_clients')) === 0,
+        {
+          timeoutMs: 120_000,
+          intervalMs: 500,
+        },
+      );
+    }
+    return { name: 'fanout', data: { seconds, results }, markdown: markdown(results, short) };
+  } finally {
+    for (const worker of workers) worker.kill();
+    await stack.stop();
+  }
+}
+
+function markdown(results: readonly Figures[], short: boolean): string {
+  const rows = results.map(
+    (r) =>
+      `| ${r.clients} | ${r.connected} | ${r.updatesPerClientPerSecond} | ${r.fanoutMs.p50} | ${r.fanoutMs.p99} | ${r.fanoutMs.max} | ${r.endToEndMs.p50} | ${r.endToEndMs.p99} | ${r.replicaCpuPercent} | ${r.replicaRssPeakMb} | ${r.disconnects} |`,
+  );
+  return [
+    `## Fan-out: socket.io clients through NGINX on one liveview replica${short ? ' (short run)' : ''}`,
+    '',
+    'Delay from the moment the replica emitted an update (`sentAt`) to its arrival at each client, over every',
+    'update every client received; end-to-end = arrival minus the newest trade time in the update',
+    '(includes the consumer batch window and the poll interval). CPU: percent of one core. Publisher at its',
+    'default rate (TICKER_INTERVAL 100 ms per company), one consumer, FerretDB, NGINX, clients on this machine.',
+    '',
+    '| clients | connected | updates/client/s | fan-out p50 ms | fan-out p99 ms | max ms | end-to-end p50 ms | end-to-end p99 ms | replica CPU % | replica RSS peak MB | disconnects |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}
+
+function percentile(histogram: readonly number[], p: number): number {
+  const total = histogram.reduce((sum, count) => sum + count, 0);
+  if (total === 0) return Number.NaN;
+  const rank = Math.max(1, Math.ceil(total * p));
+  let seen = 0;
+  for (let ms = 0; ms < histogram.length; ms++) {
+    seen += histogram[ms] ?? 0;
+    if (seen >= rank) return ms;
+  }
+  return histogram.length - 1;
+}
+
+function cpuTicks(pid: number): number {
+  // Fields after the command name: utime and stime are the 12th and 13th (in clock ticks, 100/s).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) * 1024;
+}
+
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A child process holding a share of the clients, driven over IPC. */
+class Worker {
+  private readonly child: ChildProcess;
+  private readonly waiting = new Map<string, (reply: Reply) => void>();
+
+  constructor() {
+    this.child = fork(fileURLToPath(import.meta.url), [WORKER_FLAG], { stdio: 'inherit' });
+    this.child.on('message', (reply: Reply) => {
+      this.waiting.get(reply.type)?.(reply);
+      this.waiting.delete(reply.type);
+    });
+  }
+
+  send(command: Command): void {
+    this.child.send(command);
+  }
+
+  ask(command: Command, answer: Reply['type'], timeoutMs: number): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker: no ${answer} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiting.set(answer, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      this.child.send(command);
+    });
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+async function runWorker(): Promise<void> {
+  const { io } = await import('socket.io-client');
+  type ClientSocket = ReturnType<typeof io>;
+  let sockets: ClientSocket[] = [];
+  let fanout = new Uint32Array(MAX_MS + 1);
+  let endToEnd = new Uint32Array(MAX_MS + 1);
+  let received = 0;
+  let disconnects = 0;
+  const count = (histogram: Uint32Array, ms: number) => {
+    const bucket = Math.min(MAX_MS, Math.max(0, Math.round(ms)));
+    histogram[bucket] = (histogram[bucket] ?? 0) + 1;
+  };
+  process.on('message', async (command: Command) => {
+    switch (command.type) {
+      case 'connect': {
+        let connected = 0;
+        let failed = 0;
+        // In waves, so the replica and NGINX see a ramp rather than one burst.
+        for (let first = 0; first < command.count; first += 100) {
+          const wave = Array.from({ length: Math.min(100, command.count - first) }, (_, i) => {
+            const index = first + i;
+            const address = command.firstAddress + Math.floor(index / PER_ADDRESS);
+            if (address > 254) throw new Error('out of loopback source addresses');
+            const localAddress = `127.0.0.${address}`;
+            const socket = io(command.url, {
+              transports: ['websocket'],
+              forceNew: true,
+              reconnection: false,
+              timeout: 60_000,
+              localAddress,
+            } as Parameters<typeof io>[1]);
+            socket.on('update', (message: { sentAt?: number; stocks: { lastTradeAt?: number }[] }) => {
+              const now = Date.now();
+              received++;
+              if (message.sentAt) count(fanout, now - message.sentAt);
+              const newest = Math.max(0, ...message.stocks.map((stock) => stock.lastTradeAt ?? 0));
+              if (newest > 0) count(endToEnd, now - newest);
+            });
+            socket.on('disconnect', () => disconnects++);
+            sockets.push(socket);
+            return new Promise<boolean>((resolve) => {
+              socket.once('snapshot', () => resolve(true));
+              socket.once('connect_error', () => resolve(false));
+            });
+          });
+          for (const ok of await Promise.all(wave)) ok ? connected++ : failed++;
+        }
+        process.send?.({ type: 'connected', connected, failed } satisfies Reply);
+        break;
+      }
+      case 'reset':
+        fanout = new Uint32Array(MAX_MS + 1);
+        endToEnd = new Uint32Array(MAX_MS + 1);
+        received = 0;
+        disconnects = 0;
+        break;
+      case 'report':
+        process.send?.({
+          type: 'report',
+          fanout: [...fanout],
+          endToEnd: [...endToEnd],
+          received,
+          connected: sockets.filter((socket) => socket.connected).length,
+          disconnects,
+        } satisfies Reply);
+        break;
+      case 'close':
+        for (const socket of sockets) socket.close();
+        sockets = [];
+        process.send?.({ type: 'closed' } satisfies Reply);
+        break;
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+if (process.argv.includes(WORKER_FLAG)) void runWorker();
