@@ -4,6 +4,7 @@
  * `run(options)`; results go to bench/results/<name>.json and .md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../paths.js';
 
@@ -23,15 +24,16 @@ export interface BenchResult {
 
 export const resultsDir = join(repoRoot, 'bench', 'results');
 
+const ALL = ['publisher', 'consumer', 'pipeline', 'fanout'];
 const args = process.argv.slice(2);
 const short = args.includes('--short');
-const names = args.filter((arg) => !arg.startsWith('--'));
-if (names.length === 0) {
-  console.error('usage: npm run bench -- <publisher|consumer|fanout|pipeline|...> [--short]');
-  process.exit(2);
-}
+const requested = args.filter((arg) => !arg.startsWith('--'));
+const names = requested.length === 0 || requested.includes('all') ? ALL : requested;
 mkdirSync(resultsDir, { recursive: true });
-for (const name of names) {
+const sections: string[] = [];
+const suiteStarted = Date.now();
+for (const [index, name] of names.entries()) {
+  console.log(`\n=== ${index + 1}/${names.length}: ${name}${short ? ' (short)' : ''} ===`);
   const started = Date.now();
   const log = (line: string) => console.log(`[${name} ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`);
   const module = (await import(`./${name}.js`)) as { run(options: BenchOptions): Promise<BenchResult> };
@@ -41,6 +43,19 @@ for (const name of names) {
     `${JSON.stringify({ ...result, short, at: new Date().toISOString() }, null, 2)}\n`,
   );
   writeFileSync(join(resultsDir, `${name}.md`), `${result.markdown}\n`);
+  sections.push(result.markdown);
   console.log(result.markdown);
+}
+if (names.length > 1) {
+  const header = [
+    `# Benchmark report${short ? ' (short run)' : ''}`,
+    '',
+    `${new Date().toISOString()} · ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}) · ${Math.round(totalmem() / 2 ** 30)} GiB · Node ${process.version} · ${Math.round((Date.now() - suiteStarted) / 60_000)} min`,
+    '',
+    `Command: \`npm run bench -- ${args.join(' ') || 'all'}\``,
+    '',
+  ];
+  writeFileSync(join(resultsDir, 'report.md'), `${[...header, ...sections].join('\n\n')}\n`);
+  console.log(`\nreport: ${join(resultsDir, 'report.md')}`);
 }
 process.exit(0);

@@ -52,7 +52,8 @@ interface Figures {
 }
 
 export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
-  const sizes = [1000, 5000];
+  // The full run doubles the client count in steps, so the growth curve is visible.
+  const sizes = short ? [1000, 5000] : [625, 1000, 1250, 2500, 5000];
   const seconds = short ? 10 : 30;
   const stack = await LocalStack.start({ liveviews: 1, consumers: 1 });
   const workers: Worker[] = [];
