@@ -33,6 +33,12 @@ export const consumerConfigShape = {
   /** Unacked messages per queue; the time flush means no value can deadlock with BATCH_SIZE. */
   CONSUMER_PREFETCH: envInt(2000, 1, 65_535),
   /**
+   * Batch writes in flight at once, over all companies (each company's batches are always written
+   * one after the other). FerretDB/SQLite serialises writes and slows down under concurrency: 1
+   * there; a real MongoDB replica set gains from more.
+   */
+  CONSUMER_WRITE_CONCURRENCY: envInt(1, 1, 64),
+  /**
    * One active writer per company at a time, held as an exclusive queue on the broker
    * (released when the holder's connection dies). See docs/consumer.md.
    */

@@ -10,7 +10,7 @@ import {
 } from '@stockmarket/common';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { TradeRecord } from './aggregate.js';
-import { Batcher } from './batcher.js';
+import { Batcher, Semaphore } from './batcher.js';
 import type { ConsumerConfig } from './config.js';
 import { leasesToTry, tryAcquireLease } from './leases.js';
 import type { ConsumerMetrics } from './metrics.js';
@@ -20,6 +20,18 @@ interface Pending {
   readonly record: TradeRecord;
   readonly message: ConsumeMessage;
   readonly generation: number;
+}
+
+/** No share trades near this (the dearest trade around 10^6); above it, sums lose precision. */
+export const MAX_PRICE = 1e9;
+/** Largest epoch ms a JavaScript Date holds. */
+const MAX_TIME = 8.64e15;
+
+/** What the shared schema lets through but no aggregate can use. */
+export function implausibleTrade(price: number, ts: number | undefined): string | undefined {
+  if (price > MAX_PRICE) return `price: above ${MAX_PRICE}`;
+  if (ts !== undefined && ts > MAX_TIME) return 'ts: not a valid time';
+  return undefined;
 }
 
 /**
@@ -34,6 +46,7 @@ export class Intake {
   private generation = 0;
   private readonly batcher: Batcher<Pending>;
   private readonly flushes = new Map<string, Promise<void>>();
+  private readonly writeSlots: Semaphore;
   private readonly held = new Set<string>();
   private readonly freeRounds = new Map<string, number>();
   private readonly consumerTags = new Map<string, string>();
@@ -41,7 +54,12 @@ export class Intake {
   private readonly flushTimer: NodeJS.Timeout;
   private readonly companies: ReadonlySet<string>;
   private stopping = false;
-  databaseHealthy = true;
+  /** Flushes currently retrying a failed write. */
+  private failingFlushes = 0;
+  /** Result of the last idle database ping (writes alone say nothing while no trade comes). */
+  private databaseReachable = true;
+  private pinging = false;
+  private readonly pingTimer: NodeJS.Timeout;
 
   constructor(
     private readonly config: ConsumerConfig,
@@ -50,15 +68,41 @@ export class Intake {
     private readonly metrics: ConsumerMetrics,
   ) {
     this.batcher = new Batcher(config.BATCH_SIZE, config.CONSUMER_FLUSH_INTERVAL_MS);
+    this.writeSlots = new Semaphore(config.CONSUMER_WRITE_CONCURRENCY);
     this.companies = new Set(config.COMPANIES);
     const tick = Math.max(10, Math.min(100, Math.floor(config.CONSUMER_FLUSH_INTERVAL_MS / 4)));
     this.flushTimer = setInterval(() => {
       for (const [company, items] of this.batcher.takeDue(Date.now())) this.scheduleFlush(company, items);
     }, tick);
+    this.pingTimer = setInterval(() => this.pingDatabase(), 2_000);
   }
 
   get ready(): boolean {
     return this.channel !== undefined && this.databaseHealthy && !this.stopping;
+  }
+
+  get databaseHealthy(): boolean {
+    return this.failingFlushes === 0 && this.databaseReachable;
+  }
+
+  private pingDatabase(): void {
+    if (this.pinging || this.stopping) return;
+    this.pinging = true;
+    this.store
+      .ping()
+      .then(
+        () => {
+          if (!this.databaseReachable) this.logger.info('database reachable again');
+          this.databaseReachable = true;
+        },
+        (error: Error) => {
+          if (this.databaseReachable) this.logger.warn({ err: error.message }, 'database ping failed');
+          this.databaseReachable = false;
+        },
+      )
+      .finally(() => {
+        this.pinging = false;
+      });
   }
 
   get leases(): ReadonlySet<string> {
@@ -121,7 +165,7 @@ export class Intake {
 
   private async consume(queue: string, generation: number): Promise<void> {
     const channel = this.channel;
-    if (!channel || generation !== this.generation) return;
+    if (!channel || generation !== this.generation || this.stopping) return;
     const { consumerTag } = await channel.consume(queue, (message) => {
       if (message) this.onMessage(queue, message, generation);
       else {
@@ -155,6 +199,11 @@ export class Intake {
       return;
     }
     const { trade } = parsed;
+    const implausible = implausibleTrade(trade.price, trade.ts);
+    if (implausible) {
+      this.deadLetter(queue, message, `invalid trade: ${implausible}`, generation);
+      return;
+    }
     if (trade.company !== queue) {
       this.deadLetter(queue, message, `company ${trade.company} does not belong in queue ${queue}`, generation);
       return;
@@ -210,7 +259,14 @@ export class Intake {
 
   private scheduleFlush(company: string, items: Pending[]): void {
     const previous = this.flushes.get(company) ?? Promise.resolve();
-    const next = previous.then(() => this.flush(company, items));
+    // A failed flush must not stall the company's chain: its messages stay unacked and come back
+    // with the next channel, which is closed here so that they do.
+    const next = previous
+      .then(() => this.flush(company, items))
+      .catch((error: Error) => {
+        this.logger.error({ company, err: error.message }, 'flush failed; reopening the channel');
+        this.connection?.close().catch(() => {});
+      });
     this.flushes.set(company, next);
   }
 
@@ -218,28 +274,33 @@ export class Intake {
   private async flush(company: string, items: Pending[]): Promise<void> {
     const generation = items[0]?.generation;
     const records = items.map((item) => item.record);
-    for (let attempt = 0; ; attempt++) {
-      if (generation !== this.generation) {
-        this.metrics.buffered.dec(items.length);
-        return; // the broker redelivers these; the next owner writes them
+    let failing = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (generation !== this.generation) return; // the broker redelivers these; the next owner writes them
+        try {
+          const result = await this.writeSlots.run(async () => {
+            const started = performance.now(); // the write itself, not the wait for a slot
+            const written = await this.store.writeBatch(company, records);
+            this.metrics.writeSeconds.observe((performance.now() - started) / 1000);
+            return written;
+          });
+          this.metrics.batches.inc({ company });
+          this.metrics.duplicates.inc(result.duplicates);
+          if (failing) this.logger.info({ company, attempts: attempt + 1 }, 'batch written after retrying');
+          break;
+        } catch (error) {
+          if (!failing) this.failingFlushes++;
+          failing = true;
+          const wait = backoffDelay(attempt);
+          this.logger.warn({ company, err: (error as Error).message, retryInMs: wait }, 'batch write failed; retrying');
+          await delay(wait);
+        }
       }
-      const started = performance.now();
-      try {
-        const result = await this.store.writeBatch(company, records);
-        this.metrics.writeSeconds.observe((performance.now() - started) / 1000);
-        this.metrics.batches.inc({ company });
-        this.metrics.duplicates.inc(result.duplicates);
-        if (!this.databaseHealthy) this.logger.info('database writes succeed again');
-        this.databaseHealthy = true;
-        break;
-      } catch (error) {
-        this.databaseHealthy = false;
-        const wait = backoffDelay(attempt);
-        this.logger.warn({ company, err: (error as Error).message, retryInMs: wait }, 'batch write failed; retrying');
-        await delay(wait);
-      }
+    } finally {
+      if (failing) this.failingFlushes--;
+      this.metrics.buffered.dec(items.length);
     }
-    this.metrics.buffered.dec(items.length);
     if (generation !== this.generation || !this.channel) return;
     for (const item of items) this.channel.ack(item.message);
     this.metrics.acked.inc({ queue: company }, items.length);
@@ -250,6 +311,7 @@ export class Intake {
     this.stopping = true;
     clearInterval(this.leaseTimer);
     clearInterval(this.flushTimer);
+    clearInterval(this.pingTimer);
     const channel = this.channel;
     if (channel) {
       for (const tag of this.consumerTags.values()) await channel.cancel(tag).catch(() => {});

@@ -1,5 +1,13 @@
 import type { CandleInterval } from '@stockmarket/common';
-import { type Collection, type Db, Double, MongoServerError, type WriteConcernSettings } from 'mongodb';
+import {
+  type Collection,
+  type Db,
+  Double,
+  MongoBulkWriteError,
+  MongoServerError,
+  type OptionalUnlessRequiredId,
+  type WriteConcernSettings,
+} from 'mongodb';
 import {
   candleFromSeconds,
   candleFromTrades,
@@ -19,8 +27,8 @@ interface TradeBucket {
   company: string;
   start: number;
   expiresAt: Date;
-  /** `i<tradeId>` -> [price, quantity, 1 buy | -1 sell, ts] */
-  t: Record<string, [number, number, number, number]>;
+  /** `i<tradeId>` -> `"<price> <quantity> <b|s> <ts>"` (a string: far cheaper to store than an array). */
+  t: Record<string, string>;
 }
 
 interface CandleDoc {
@@ -59,11 +67,13 @@ export const candleId = (company: string, interval: CandleInterval, start: numbe
  * Idempotent batch writes. Every document is addressed by a deterministic `_id` and every value
  * is derived from stored state, so writing the same trades again (a redelivery after a crash
  * between write and ack) changes no aggregate:
- *   1. trades are `$set` into their company-second bucket under their id (a set: no duplicates);
+ *   1. trades go into their company-second bucket under their id (a set: no duplicates);
  *   2. the 1 s candle is recomputed from the whole bucket;
  *   3. the 1 m candle is recomputed from the per-second entries it holds;
  *   4. `stocks` gets the batch mean as `avgPrice`, and the batch joins the history.
- * All filters are on `_id` alone (or `company` for `stocks`), the lookups every server serves fast.
+ * New documents are inserted (one `insertMany` per kind), and only existing ones updated: on
+ * FerretDB/SQLite an insert or a read by `_id` costs the same whatever the collection size, an
+ * update or delete by `_id` scans the collection (see docs/consumer.md).
  */
 export class TradeStore {
   private readonly stocks: Collection;
@@ -72,7 +82,7 @@ export class TradeStore {
   private readonly history: Collection;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly options: StoreOptions,
   ) {
     const writeConcern = { w: options.writeConcern };
@@ -103,26 +113,31 @@ export class TradeStore {
 
   async writeBatch(company: string, trades: readonly TradeRecord[], now = Date.now()): Promise<WriteResult> {
     const unique = dedupeById(trades);
-    let duplicates = trades.length - unique.length;
+    const seconds = [...groupByWindow(unique, (trade) => trade.ts, SECOND)].sort((a, b) => a[0] - b[0]);
+    // 1. Raw trades into their company-second buckets; what was there already is a duplicate.
+    const { merged, existing } = await this.addToBuckets(company, seconds, now);
+    // 2. Each touched second's candle, recomputed from its whole bucket.
     const minuteEntries = new Map<number, Map<number, SecondEntry>>();
-    const seconds = groupByWindow(unique, (trade) => trade.ts, SECOND);
-    for (const [start, secondTrades] of [...seconds].sort((a, b) => a[0] - b[0])) {
-      const { merged, existing } = await this.addToBucket(company, start, secondTrades, now);
-      duplicates += existing;
-      const candle = candleFromTrades(merged);
-      await this.candles.replaceOne(
-        { _id: candleId(company, '1s', start) },
-        { company, interval: '1s', start, ...candle, updatedAt: new Date(now) },
-        { upsert: true },
-      );
+    const secondCandles: CandleDoc[] = [];
+    for (const [start, secondTrades] of merged) {
+      const candle = candleFromTrades(secondTrades);
+      secondCandles.push({
+        _id: candleId(company, '1s', start),
+        company,
+        interval: '1s',
+        start,
+        ...candle,
+        updatedAt: new Date(now),
+      });
       const minute = windowStart(start, MINUTE);
       const entries = minuteEntries.get(minute) ?? new Map<number, SecondEntry>();
       entries.set(start, secondEntry(candle));
       minuteEntries.set(minute, entries);
     }
-    for (const [minute, entries] of minuteEntries) {
-      await this.updateMinute(company, minute, entries, now);
-    }
+    await this.putAll(this.candles, secondCandles);
+    // 3. Each touched minute, recomputed from its per-second entries.
+    for (const [minute, entries] of minuteEntries) await this.updateMinute(company, minute, entries, now);
+    // 4. The contract's `stocks` document and the batch history.
     const summary = summarizeBatch(unique);
     await this.stocks.updateOne(
       { company },
@@ -142,76 +157,102 @@ export class TradeStore {
       },
       { upsert: true },
     );
-    await this.history.updateOne(
-      { _id: `${company}:${summary.firstId}:${summary.lastId}:${summary.count}` as never },
-      {
-        $setOnInsert: {
-          company,
-          avgPrice: new Double(summary.avgPrice),
-          vwap: summary.vwap,
-          count: summary.count,
-          volume: summary.volume,
-          from: summary.firstTradeAt,
-          to: summary.lastTradeAt,
-          writtenAt: new Date(now),
-        },
-      },
-      { upsert: true },
-    );
-    return { duplicates, candles: seconds.size + minuteEntries.size };
+    // Insert-only (a replayed batch finds its entry there already): cheaper than an upsert.
+    await this.history
+      .insertOne({
+        _id: `${company}:${summary.firstId}:${summary.lastId}:${summary.count}` as never,
+        company,
+        avgPrice: new Double(summary.avgPrice),
+        vwap: summary.vwap,
+        count: summary.count,
+        volume: summary.volume,
+        from: summary.firstTradeAt,
+        to: summary.lastTradeAt,
+        writtenAt: new Date(now),
+      })
+      .catch((error: unknown) => {
+        if (!isDuplicateKeyError(error)) throw error;
+      });
+    return { duplicates: trades.length - unique.length + existing, candles: merged.size + minuteEntries.size };
   }
 
-  /** `$set` each trade under its id; the pre-image tells which were there already. */
-  private async addToBucket(
+  /**
+   * Adds trades to their buckets. Seconds seen for the first time (nearly all of them) are
+   * inserted in one round trip; a bucket that exists (a second split across batches, or a
+   * redelivery) gets its trades `$set` under their ids, and its pre-image tells which were there.
+   */
+  private async addToBuckets(
     company: string,
-    start: number,
-    trades: readonly TradeRecord[],
+    seconds: ReadonlyArray<[number, TradeRecord[]]>,
     now: number,
-  ): Promise<{ merged: TradeRecord[]; existing: number }> {
-    const set: Record<string, unknown> = {
-      company,
-      start,
-      expiresAt: new Date(Math.max(now, start) + this.options.dedupRetentionMs),
-    };
-    for (const trade of trades) {
-      set[`t.i${trade.id}`] = [trade.price, trade.quantity, trade.side === 'buy' ? 1 : -1, trade.ts];
-    }
-    const before = await this.buckets.findOneAndUpdate(
-      { _id: `${company}:${start}` },
-      { $set: set },
-      { upsert: true, returnDocument: 'before' },
-    );
-    const merged = new Map<string, TradeRecord>();
+  ): Promise<{ merged: Map<number, TradeRecord[]>; existing: number }> {
+    const expiresAt = (start: number) => new Date(Math.max(now, start) + this.options.dedupRetentionMs);
+    const merged = new Map<number, TradeRecord[]>();
+    const docs: TradeBucket[] = seconds.map(([start, secondTrades]) => {
+      merged.set(start, secondTrades);
+      const t: TradeBucket['t'] = {};
+      for (const trade of secondTrades) t[`i${trade.id}`] = encodeTrade(trade);
+      return { _id: `${company}:${start}`, company, start, expiresAt: expiresAt(start), t };
+    });
+    const taken = await insertNew(this.buckets, docs);
     let existing = 0;
-    for (const [key, [price, quantity, side, ts]] of Object.entries(before?.t ?? {})) {
-      merged.set(key.slice(1), { id: key.slice(1), price, quantity, side: side > 0 ? 'buy' : 'sell', ts });
+    for (const index of taken) {
+      const [start, secondTrades] = seconds[index] as [number, TradeRecord[]];
+      const set: Record<string, unknown> = { expiresAt: expiresAt(start) };
+      for (const trade of secondTrades) set[`t.i${trade.id}`] = encodeTrade(trade);
+      const before = await this.buckets.findOneAndUpdate(
+        { _id: `${company}:${start}` },
+        { $set: set },
+        { upsert: true, returnDocument: 'before' },
+      );
+      const all = new Map<string, TradeRecord>();
+      for (const [key, value] of Object.entries(before?.t ?? {}))
+        all.set(key.slice(1), decodeTrade(key.slice(1), value));
+      for (const trade of secondTrades) {
+        if (all.has(trade.id)) existing++;
+        all.set(trade.id, trade);
+      }
+      merged.set(start, [...all.values()]);
     }
-    for (const trade of trades) {
-      if (merged.has(trade.id)) existing++;
-      merged.set(trade.id, trade);
-    }
-    return { merged: [...merged.values()], existing };
+    return { merged, existing };
   }
 
+  /** Insert, or replace where the document exists: an upsert that costs one round trip when new. */
+  private async putAll(collection: Collection<CandleDoc>, docs: readonly CandleDoc[]): Promise<void> {
+    for (const index of await insertNew(collection, docs)) {
+      const doc = docs[index] as CandleDoc;
+      await collection.replaceOne({ _id: doc._id }, doc, { upsert: true });
+    }
+  }
+
+  /** The minute keeps its seconds' entries; its OHLC is recomputed from all of them. */
   private async updateMinute(
     company: string,
     minute: number,
     entries: ReadonlyMap<number, SecondEntry>,
     now: number,
   ): Promise<void> {
-    const set: Record<string, unknown> = { company, interval: '1m', start: minute };
-    for (const [start, entry] of entries) set[`s.x${start}`] = entry;
-    const after = await this.candles.findOneAndUpdate(
-      { _id: candleId(company, '1m', minute) },
-      { $set: set },
-      { upsert: true, returnDocument: 'after' },
-    );
+    const _id = candleId(company, '1m', minute);
+    // Single writer per company (leases): read, merge, write. A read by `_id` is cheap everywhere.
+    const current = await this.candles.findOne({ _id });
     const seconds = new Map<number, SecondEntry>();
-    for (const [key, entry] of Object.entries(after?.s ?? {})) seconds.set(Number(key.slice(1)), entry);
-    await this.candles.updateOne(
-      { _id: candleId(company, '1m', minute) },
-      { $set: { ...candleFromSeconds(seconds), updatedAt: new Date(now) } },
-    );
+    for (const [key, entry] of Object.entries(current?.s ?? {})) seconds.set(Number(key.slice(1)), entry);
+    for (const [start, entry] of entries) seconds.set(start, entry);
+    const candle = candleFromSeconds(seconds);
+    if (!current) {
+      const s: Record<string, SecondEntry> = {};
+      for (const [start, entry] of seconds) s[`x${start}`] = entry;
+      const doc: CandleDoc = { _id, company, interval: '1m', start: minute, s, ...candle, updatedAt: new Date(now) };
+      if ((await insertNew(this.candles, [doc])).length === 0) return;
+    }
+    const set: Record<string, unknown> = { ...candle, updatedAt: new Date(now) };
+    for (const [start, entry] of entries) set[`s.x${start}`] = entry;
+    await this.candles.updateOne({ _id }, { $set: set }, { upsert: true });
+  }
+
+  /** A round trip to the database, for readiness while no batch is written. */
+  async ping(): Promise<void> {
+    await this.db.command({ ping: 1 });
   }
 
   /** Retention: raw trades past the duplicate window, 1 s candles past theirs. */
@@ -222,6 +263,39 @@ export class TradeStore {
       start: { $lt: now - this.options.candle1sRetentionMs },
     });
     return { buckets: buckets.deletedCount, candles: candles.deletedCount };
+  }
+}
+
+export function encodeTrade(trade: TradeRecord): string {
+  return `${trade.price} ${trade.quantity} ${trade.side === 'buy' ? 'b' : 's'} ${trade.ts}`;
+}
+
+export function decodeTrade(id: string, value: string | readonly number[]): TradeRecord {
+  // Older buckets hold [price, quantity, 1 | -1, ts] arrays.
+  const [price, quantity, side, ts] = typeof value === 'string' ? value.split(' ') : value.map(String);
+  return {
+    id,
+    price: Number(price),
+    quantity: Number(quantity),
+    side: side === 'b' || side === '1' ? 'buy' : 'sell',
+    ts: Number(ts),
+  };
+}
+
+/**
+ * Inserts documents with `ordered: false`; returns the indexes of those whose `_id` exists
+ * already (the caller updates them instead). Other errors are thrown.
+ */
+async function insertNew<T extends { _id: string }>(collection: Collection<T>, docs: readonly T[]): Promise<number[]> {
+  if (docs.length === 0) return [];
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+    return [];
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    if (writeErrors.length === 0 || writeErrors.some((entry) => entry.code !== 11000)) throw error;
+    return writeErrors.map((entry) => entry.index);
   }
 }
 
