@@ -4,7 +4,6 @@
  * stored 1 m candles account for every trade, checks the stored totals against the published
  * trades, and reports the consumer's peak RSS (VmHWM).
  */
-import { readFileSync } from 'node:fs';
 import { MongoClient } from 'mongodb';
 import { FerretDbServer } from '../ferretdb.js';
 import { RabbitMqServer } from '../rabbitmq.js';
@@ -12,6 +11,7 @@ import { ServiceProcess } from '../services.js';
 import { publishRaw, waitForDepth } from '../testing.js';
 import { waitFor } from '../wait.js';
 import type { BenchOptions, BenchResult } from './cli.js';
+import { peakRssMb } from './proc-stats.js';
 
 const COMPANIES = ['AAPL', 'MSFT', 'TSLA'] as const;
 /** Event-time spacing of one company's trades: 100 trades/s per company, as a busy publisher. */
@@ -21,17 +21,6 @@ interface Totals {
   trades: number;
   volume: number;
   buys: number;
-}
-
-function peakRssMb(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /VmHWM:\s+(\d+) kB/.exec(status);
-    return match ? Number(match[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
