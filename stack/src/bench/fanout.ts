@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { LocalStack } from '../local-stack.js';
 import { waitFor } from '../wait.js';
 import type { BenchOptions, BenchResult } from './cli.js';
+import { cpuTicks } from './proc-stats.js';
 
 const WORKER_FLAG = '--fanout-worker';
 const PER_ADDRESS = 200;
@@ -83,7 +84,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
       // Let the connection burst settle before measuring.
       await settle(3_000);
       await Promise.all(workers.map((worker) => worker.send({ type: 'reset' })));
-      const cpuBefore = cpuTicks(pid);
+      const cpuBefore = cpuTicks(pid) ?? Number.NaN;
       const startedAt = Date.now();
       let rssPeak = 0;
       for (let elapsed = 0; elapsed < seconds * 1000; elapsed = Date.now() - startedAt) {
@@ -91,7 +92,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
         await settle(Math.min(1_000, seconds * 1000 - elapsed));
       }
       const window = (Date.now() - startedAt) / 1000;
-      const cpu = ((cpuTicks(pid) - cpuBefore) / 100 / window) * 100;
+      const cpu = (((cpuTicks(pid) ?? Number.NaN) - cpuBefore) / 100 / window) * 100;
       const reports = await Promise.all(workers.map((worker) => worker.ask({ type: 'report' }, 'report', 60_000)));
       const fanout = new Array<number>(MAX_MS + 1).fill(0);
       const endToEnd = new Array<number>(MAX_MS + 1).fill(0);
@@ -175,13 +176,6 @@ function percentile(histogram: readonly number[], p: number): number {
     if (seen >= rank) return ms;
   }
   return histogram.length - 1;
-}
-
-function cpuTicks(pid: number): number {
-  // Fields after the command name: utime and stime are the 12th and 13th (in clock ticks, 100/s).
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 function rssBytes(pid: number): number {

@@ -9,7 +9,8 @@ export interface ProcUsage {
   peakRssMb: number;
 }
 
-function cpuTicks(pid: number): number | undefined {
+/** CPU time (user + system) a process has used, in clock ticks (100 a second). */
+export function cpuTicks(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.
