@@ -30,6 +30,8 @@ test('rejects each kind of bad input with a reason', () => {
     ['{"company":"TSLA","eventType":"sell","price":0}', /price/],
     ['{"company":"TSLA","eventType":"sell","price":-3}', /price/],
     ['{"company":"TSLA","eventType":"sell","price":1e999}', /price/],
+    ['{"company":"TSLA","eventType":"sell","price":1e300}', /price/],
+    ['{"company":"TSLA","eventType":"sell","price":1,"ts":1e300}', /ts/],
     ['{"company":"TSLA","eventType":"hold","price":1}', /eventType/],
     ['{"company":"","eventType":"buy","price":1}', /company/],
     [`{"company":"${'X'.repeat(200)}","eventType":"buy","price":1}`, /company/],

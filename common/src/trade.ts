@@ -21,12 +21,17 @@ export const tradeIdSchema = z
  * The wire contract: `company`, `eventType` and `price` are required (the original publisher
  * sends only these); `id`, `ts` and `quantity` are our optional additions.
  */
+/** No share trades near this (the dearest around 10^6); above it, sums lose precision. */
+export const MAX_PRICE = 1e9;
+/** The largest epoch ms a JavaScript Date holds. */
+const MAX_TIME = 8.64e15;
+
 export const tradeSchema = z.object({
   company: companySchema,
   eventType: z.enum(['buy', 'sell']),
-  price: z.number().positive().finite(),
+  price: z.number().positive().finite().max(MAX_PRICE, `above ${MAX_PRICE}`),
   id: tradeIdSchema.optional(),
-  ts: z.number().int().positive().optional(),
+  ts: z.number().int().positive().max(MAX_TIME, 'not a valid time').optional(),
   quantity: z.number().int().positive().max(1_000_000_000).optional(),
 });
 

@@ -22,18 +22,6 @@ interface Pending {
   readonly generation: number;
 }
 
-/** No share trades near this (the dearest trade around 10^6); above it, sums lose precision. */
-export const MAX_PRICE = 1e9;
-/** Largest epoch ms a JavaScript Date holds. */
-const MAX_TIME = 8.64e15;
-
-/** What the shared schema lets through but no aggregate can use. */
-export function implausibleTrade(price: number, ts: number | undefined): string | undefined {
-  if (price > MAX_PRICE) return `price: above ${MAX_PRICE}`;
-  if (ts !== undefined && ts > MAX_TIME) return 'ts: not a valid time';
-  return undefined;
-}
-
 /**
  * Reads the company queues, dead-letters what fails validation, batches the rest per company and
  * acks a batch only after the database acknowledged its write. One generation per channel: when
@@ -199,11 +187,6 @@ export class Intake {
       return;
     }
     const { trade } = parsed;
-    const implausible = implausibleTrade(trade.price, trade.ts);
-    if (implausible) {
-      this.deadLetter(queue, message, `invalid trade: ${implausible}`, generation);
-      return;
-    }
     if (trade.company !== queue) {
       this.deadLetter(queue, message, `company ${trade.company} does not belong in queue ${queue}`, generation);
       return;
