@@ -1,5 +1,5 @@
 /**
- * Fan-out: 1,000 and 5,000 socket.io clients through NGINX on ONE liveview replica, fed by the
+ * Fan-out: 1,000 to 5,000 socket.io clients through NGINX on one, then two, liveview replicas, fed by the
  * normal pipeline (publisher at its default rate -> RabbitMQ -> consumer -> FerretDB). Measures
  * the delivery delay of every update each client receives, CPU and RSS of the replica.
  *
@@ -37,6 +37,8 @@ type Reply =
   | { type: 'closed' };
 
 interface Figures {
+  /** Liveview replicas behind NGINX; CPU is their sum, RSS their sum. */
+  replicas: number;
   clients: number;
   connected: number;
   seconds: number;
@@ -53,20 +55,38 @@ interface Figures {
 }
 
 export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
-  // The full run doubles the client count in steps, so the growth curve is visible.
-  const sizes = short ? [1000, 5000] : [625, 1000, 1250, 2500, 5000];
   const seconds = short ? 10 : 30;
-  const stack = await LocalStack.start({ liveviews: 1, consumers: 1 });
+  // The full run doubles the client count in steps, so the growth curve is visible; then the
+  // same loads on two replicas behind NGINX (clients hash to them by source address).
+  const one = await measure(1, short ? [1000, 5000] : [625, 1000, 1250, 2500, 5000], seconds, log);
+  const two = await measure(2, [1000, 5000], seconds, log);
+  const results = [...one, ...two];
+  return { name: 'fanout', data: { seconds, results }, markdown: markdown(results, short) };
+}
+
+async function measure(
+  replicaCount: number,
+  sizes: readonly number[],
+  seconds: number,
+  log: (line: string) => void,
+): Promise<Figures[]> {
+  const stack = await LocalStack.start({ liveviews: replicaCount, consumers: 1 });
   const workers: Worker[] = [];
   try {
-    const replica = stack.liveviews[0];
-    if (!replica?.process.pid) throw new Error('no liveview replica');
-    const pid = replica.process.pid;
+    const pids = stack.liveviews.map((replica) => replica.process.pid);
+    if (pids.length !== replicaCount || pids.some((pid) => pid === undefined))
+      throw new Error('a liveview replica is missing');
+    const replicaPids = pids as number[];
+    const clientsOnReplicas = async () => {
+      let total = 0;
+      for (const replica of stack.liveviews) total += await replica.metric('liveview_connected_clients');
+      return total;
+    };
     for (let i = 0; i < 4; i++) workers.push(new Worker());
     const results: Figures[] = [];
     let nextAddress = 2;
     for (const clients of sizes) {
-      log(`${clients} clients: connecting`);
+      log(`${clients} clients on ${replicaCount} replica(s): connecting`);
       const share = Math.ceil(clients / workers.length);
       const replies = await Promise.all(
         workers.map((worker, index) => {
@@ -79,20 +99,22 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
       const connected = replies.reduce((sum, reply) => sum + (reply.type === 'connected' ? reply.connected : 0), 0);
       const failed = replies.reduce((sum, reply) => sum + (reply.type === 'connected' ? reply.failed : 0), 0);
       log(`${clients} clients: ${connected} connected, ${failed} failed`);
-      const replicaClients = await replica.metric('liveview_connected_clients').catch(() => Number.NaN);
+      const replicaClients = await clientsOnReplicas().catch(() => Number.NaN);
       log(`${clients} clients: the replica counts ${replicaClients}`);
       // Let the connection burst settle before measuring.
       await settle(3_000);
       await Promise.all(workers.map((worker) => worker.send({ type: 'reset' })));
-      const cpuBefore = cpuTicks(pid) ?? Number.NaN;
+      const ticks = () => replicaPids.reduce((sum, pid) => sum + (cpuTicks(pid) ?? Number.NaN), 0);
+      const rss = () => replicaPids.reduce((sum, pid) => sum + rssBytes(pid), 0);
+      const cpuBefore = ticks();
       const startedAt = Date.now();
       let rssPeak = 0;
       for (let elapsed = 0; elapsed < seconds * 1000; elapsed = Date.now() - startedAt) {
-        rssPeak = Math.max(rssPeak, rssBytes(pid));
+        rssPeak = Math.max(rssPeak, rss());
         await settle(Math.min(1_000, seconds * 1000 - elapsed));
       }
       const window = (Date.now() - startedAt) / 1000;
-      const cpu = (((cpuTicks(pid) ?? Number.NaN) - cpuBefore) / 100 / window) * 100;
+      const cpu = ((ticks() - cpuBefore) / 100 / window) * 100;
       const reports = await Promise.all(workers.map((worker) => worker.ask({ type: 'report' }, 'report', 60_000)));
       const fanout = new Array<number>(MAX_MS + 1).fill(0);
       const endToEnd = new Array<number>(MAX_MS + 1).fill(0);
@@ -110,6 +132,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
         disconnects += report.disconnects;
       }
       const figures: Figures = {
+        replicas: replicaCount,
         clients,
         connected,
         seconds: Number(window.toFixed(1)),
@@ -123,7 +146,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
         },
         endToEndMs: { p50: percentile(endToEnd, 0.5), p99: percentile(endToEnd, 0.99) },
         replicaCpuPercent: Number(cpu.toFixed(1)),
-        replicaRssMb: Number((rssBytes(pid) / 2 ** 20).toFixed(0)),
+        replicaRssMb: Number((rss() / 2 ** 20).toFixed(0)),
         replicaRssPeakMb: Number((rssPeak / 2 ** 20).toFixed(0)),
         disconnects,
         replicaClients,
@@ -131,16 +154,12 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
       log(JSON.stringify(figures));
       results.push(figures);
       await Promise.all(workers.map((worker) => worker.ask({ type: 'close' }, 'closed', 120_000)));
-      await waitFor(
-        'the replica to see the clients leave',
-        async () => (await replica.metric('liveview_connected_clients')) === 0,
-        {
-          timeoutMs: 120_000,
-          intervalMs: 500,
-        },
-      );
+      await waitFor('the replica to see the clients leave', async () => (await clientsOnReplicas()) === 0, {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+      });
     }
-    return { name: 'fanout', data: { seconds, results }, markdown: markdown(results, short) };
+    return results;
   } finally {
     for (const worker of workers) worker.kill();
     await stack.stop();
@@ -150,18 +169,18 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
 function markdown(results: readonly Figures[], short: boolean): string {
   const rows = results.map(
     (r) =>
-      `| ${r.clients} | ${r.connected} | ${r.updatesPerClientPerSecond} | ${r.fanoutMs.p50} | ${r.fanoutMs.p99} | ${r.fanoutMs.max} | ${r.endToEndMs.p50} | ${r.endToEndMs.p99} | ${r.replicaCpuPercent} | ${r.replicaRssPeakMb} | ${r.disconnects} |`,
+      `| ${r.replicas} | ${r.clients} | ${r.connected} | ${r.updatesPerClientPerSecond} | ${r.fanoutMs.p50} | ${r.fanoutMs.p99} | ${r.fanoutMs.max} | ${r.endToEndMs.p50} | ${r.endToEndMs.p99} | ${r.replicaCpuPercent} | ${r.replicaRssPeakMb} | ${r.disconnects} |`,
   );
   return [
-    `## Fan-out: socket.io clients through NGINX on one liveview replica${short ? ' (short run)' : ''}`,
+    `## Fan-out: socket.io clients through NGINX on one and two liveview replicas${short ? ' (short run)' : ''}`,
     '',
     'Delay from the moment the replica emitted an update (`sentAt`) to its arrival at each client, over every',
     'update every client received; end-to-end = arrival minus the newest trade time in the update',
     '(includes the consumer batch window and the poll interval). CPU: percent of one core. Publisher at its',
     'default rate (TICKER_INTERVAL 100 ms per company), one consumer, FerretDB, NGINX, clients on this machine.',
     '',
-    '| clients | connected | updates/client/s | fan-out p50 ms | fan-out p99 ms | max ms | end-to-end p50 ms | end-to-end p99 ms | replica CPU % | replica RSS peak MB | disconnects |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| replicas | clients | connected | updates/client/s | fan-out p50 ms | fan-out p99 ms | max ms | end-to-end p50 ms | end-to-end p99 ms | CPU % (all replicas) | RSS peak MB (all replicas) | disconnects |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
 }
