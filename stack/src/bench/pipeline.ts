@@ -10,12 +10,16 @@ import type { UpdateMessage } from '@stockmarket/common';
 import { MongoClient } from 'mongodb';
 import { io, type Socket } from 'socket.io-client';
 import { LocalStack } from '../local-stack.js';
+import { makeRunDir } from '../paths.js';
+import { ManagedProcess } from '../process.js';
+import type { RabbitMqServer } from '../rabbitmq.js';
 import { ServiceProcess } from '../services.js';
 import { queueDepth } from '../testing.js';
 import { waitFor } from '../wait.js';
 import type { BenchOptions, BenchResult } from './cli.js';
 import { resultsDir } from './cli.js';
 import { ProcSampler, summarize } from './proc-stats.js';
+import { perfTestClasspath, sampleBodySize } from './publisher.js';
 import { linePlot } from './svg-plot.js';
 
 const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
@@ -43,10 +47,77 @@ export interface StepResult {
   usage: Record<string, { cpuPercent: number; peakRssMb: number }>;
 }
 
+export interface BrokerLimit {
+  /** PerfTest, one producer and one consumer, persistent, confirms, the same message size. */
+  publishRate: number;
+  consumeRate: number;
+}
+
+/**
+ * The broker's own limit on this machine, in the same run and on the same broker as the
+ * pipeline: RabbitMQ PerfTest with one producer and one consumer on one queue, persistent
+ * messages, publisher confirms (window 2,000), consumer acks with prefetch 2,000.
+ */
+async function brokerLimit(
+  rabbitmq: RabbitMqServer,
+  seconds: number,
+  log: (line: string) => void,
+): Promise<BrokerLimit> {
+  const classpath = perfTestClasspath(log);
+  const perfTest = new ManagedProcess({
+    name: 'perf-test',
+    command: 'java',
+    args: [
+      '-cp',
+      classpath,
+      'com.rabbitmq.perf.PerfTest',
+      '--uri',
+      rabbitmq.url('admin'),
+      '--producers',
+      '1',
+      '--consumers',
+      '1',
+      '--queue',
+      'BENCH-PIPELINE',
+      '--auto-delete',
+      'true',
+      '--flag',
+      'persistent',
+      '--confirm',
+      '2000',
+      '--qos',
+      '2000',
+      '--size',
+      String(sampleBodySize()),
+      '--time',
+      String(seconds + 3),
+      '--interval',
+      '1',
+    ],
+    logFile: join(makeRunDir('perf-test'), 'perf-test.log'),
+    captureOutput: true,
+  }).start();
+  const code = await perfTest.waitForExit();
+  const samples = [
+    ...perfTest.output.matchAll(/time:? ?([\d.]+) ?s, sent: ([\d,]+) msg\/s, .*?received: ([\d,]+) msg\/s/g),
+  ]
+    .map((match) => ({
+      time: Number(match[1]),
+      sent: Number(match[2]?.replaceAll(',', '')),
+      received: Number(match[3]?.replaceAll(',', '')),
+    }))
+    .filter((sample) => sample.time > 3);
+  if (samples.length === 0)
+    throw new Error(`PerfTest gave no samples (exit ${code}):\n${perfTest.output.slice(-2000)}`);
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  return { publishRate: mean(samples.map((s) => s.sent)), consumeRate: mean(samples.map((s) => s.received)) };
+}
+
 export async function runPipelineSteps(
   rates: readonly number[],
   durationSeconds: number,
   log: (line: string) => void,
+  onStack: (stack: LocalStack) => Promise<void> = async () => {},
 ): Promise<StepResult[]> {
   const stack = await LocalStack.start({
     liveviews: 1,
@@ -154,6 +225,7 @@ export async function runPipelineSteps(
         `  achieved ${achievedRate.toFixed(0)}/s, backlog ${backlogAtEnd}, drain ${drainSeconds.toFixed(1)} s, lost ${lost}, e2e p99 ${step.delay.endToEnd.p99} ms`,
       );
     }
+    await onStack(stack);
     return results;
   } finally {
     socket?.close();
@@ -192,7 +264,12 @@ export function pipelineMarkdown(steps: readonly StepResult[]): string {
 
 export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   const rates = short ? [100, 1_000, 2_000, 4_000] : [100, 1_000, 2_000, 4_000, 8_000, 16_000];
-  const steps = await runPipelineSteps(rates, short ? 15 : 60, log);
+  let limit: BrokerLimit | undefined;
+  const steps = await runPipelineSteps(rates, short ? 15 : 60, log, async (stack) => {
+    log('broker limit: RabbitMQ PerfTest, 1 producer + 1 consumer, on the same broker');
+    limit = await brokerLimit(stack.rabbitmq, short ? 10 : 30, log);
+    log(`  PerfTest: publish ${limit.publishRate.toFixed(0)}/s, consume ${limit.consumeRate.toFixed(0)}/s`);
+  });
   writeFileSync(
     join(resultsDir, 'pipeline-throughput.svg'),
     linePlot(
@@ -222,5 +299,15 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
       true,
     ),
   );
-  return { name: 'pipeline', data: steps, markdown: pipelineMarkdown(steps) };
+  const best = Math.max(0, ...steps.filter((s) => s.sustained).map((s) => s.rate));
+  const limitSection = limit
+    ? [
+        '',
+        '## Against the broker limit (same run, same broker)',
+        '',
+        `RabbitMQ PerfTest, 1 producer + 1 consumer, persistent, confirms, prefetch 2,000, ${sampleBodySize()}-byte messages: publish ${limit.publishRate.toFixed(0)}/s, consume ${limit.consumeRate.toFixed(0)}/s.`,
+        `Highest sustained pipeline step: ${best}/s = ${((best / limit.consumeRate) * 100).toFixed(0)} % of PerfTest's consume rate (our consumer also writes every trade to the database before acking).`,
+      ].join('\n')
+    : '';
+  return { name: 'pipeline', data: { steps, brokerLimit: limit }, markdown: pipelineMarkdown(steps) + limitSection };
 }

@@ -33,7 +33,7 @@ interface Run {
 }
 
 /** PerfTest and its dependencies, resolved by Maven into the cache on first use. */
-function perfTestClasspath(log: (line: string) => void): string {
+export function perfTestClasspath(log: (line: string) => void): string {
   const dir = join(cacheDir, 'perf-test', PERF_TEST_VERSION);
   const lib = join(dir, 'lib');
   const jar = join(lib, `perf-test-${PERF_TEST_VERSION}.jar`);
@@ -64,7 +64,7 @@ function perfTestClasspath(log: (line: string) => void): string {
 }
 
 /** A body of the size our publisher sends: the contract fields plus id, ts and quantity. */
-function sampleBodySize(): number {
+export function sampleBodySize(): number {
   return JSON.stringify({
     company: QUEUE,
     eventType: 'sell',
