@@ -174,6 +174,7 @@ export class Intake {
     this.held.clear();
     this.metrics.leases.set(0);
     const dropped = this.batcher.clear();
+    this.metrics.buffered.dec(dropped);
     if (dropped > 0) this.logger.warn({ dropped }, 'channel closed; unacked trades will be redelivered');
     // A channel can die alone (a protocol error); without it the leases would be held idle.
     connection.close().catch(() => {});

@@ -8,6 +8,9 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export const cacheDir = process.env.STOCKMARKET_CACHE_DIR ?? join(repoRoot, '.cache');
 
+/** Benchmark results (git-ignored except the committed reference run). */
+export const resultsDir = join(repoRoot, 'bench', 'results');
+
 export const ferretdbBinary = process.env.FERRETDB_BIN ?? join(cacheDir, 'ferretdb', 'ferretdb-v1.24.2');
 
 export function serviceEntry(service: 'publisher' | 'consumer' | 'liveview'): string {

@@ -3,10 +3,11 @@
  * part of the test command. Each benchmark is a module `stack/src/bench/<name>.ts` exporting
  * `run(options)`; results go to bench/results/<name>.json and .md.
  */
+// Only types may be imported from this file by the benchmarks: loading it runs the suite.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../paths.js';
+import { resultsDir } from '../paths.js';
 
 export interface BenchOptions {
   /** A quick run (seconds) instead of the full one (minutes). */
@@ -21,8 +22,6 @@ export interface BenchResult {
   /** The report section, Markdown. */
   readonly markdown: string;
 }
-
-export const resultsDir = join(repoRoot, 'bench', 'results');
 
 const ALL = ['publisher', 'consumer', 'pipeline', 'fanout'];
 const args = process.argv.slice(2);
