@@ -11,7 +11,7 @@ export const cacheDir = process.env.STOCKMARKET_CACHE_DIR ?? join(repoRoot, '.ca
 /** Benchmark results (git-ignored except the committed reference run). */
 export const resultsDir = join(repoRoot, 'bench', 'results');
 
-export const ferretdbBinary = process.env.FERRETDB_BIN ?? join(cacheDir, 'ferretdb', 'ferretdb-v1.24.2');
+export const ferretdbBinary = process.env.FERRETDB_BIN ?? join(cacheDir, 'ferretdb', 'ferretdb-v1.24.2-idfix');
 
 export function serviceEntry(service: 'publisher' | 'consumer' | 'liveview'): string {
   const entry = join(repoRoot, service, 'dist', 'main.js');
