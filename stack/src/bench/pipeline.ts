@@ -122,7 +122,7 @@ export async function runPipelineSteps(
     liveviews: 1,
     consumers: 1,
     publisher: false,
-    liveviewEnv: { LOG_LEVEL: 'warn' },
+    liveviewEnv: { LOG_LEVEL: 'warn', LIVEVIEW_POLL_INTERVAL_MS: process.env.BENCH_POLL_MS ?? '250' },
   });
   const mongo = new MongoClient(stack.mongo.url);
   let socket: Socket | undefined;
