@@ -72,8 +72,8 @@ export const candleId = (company: string, interval: CandleInterval, start: numbe
  *   3. the 1 m candle is recomputed from the per-second entries it holds;
  *   4. `stocks` gets the batch mean as `avgPrice`, and the batch joins the history.
  * New documents are inserted (one `insertMany` per kind), and only existing ones updated: on
- * FerretDB/SQLite an insert or a read by `_id` costs the same whatever the collection size, an
- * update or delete by `_id` scans the collection (see docs/consumer.md).
+ * FerretDB/SQLite an insert or a read by `_id` costs the same whatever the collection size, while
+ * stock FerretDB v1.24.2 scans the collection for an update or delete by `_id` (docs/consumer.md).
  */
 export class TradeStore {
   private readonly stocks: Collection;
