@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   companyListSchema,
   DEFAULT_COMPANIES,
   envBool,
@@ -58,7 +59,13 @@ export const consumerConfigShape = {
 
 export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = parseEnv(consumerConfigShape, env);
-  return Object.freeze({ ...config, QUEUES: config.QUEUES ?? config.COMPANIES });
+  const queues = config.QUEUES ?? config.COMPANIES;
+  const strangers = queues.filter((queue) => !config.COMPANIES.includes(queue));
+  if (strangers.length > 0) {
+    // Every message of such a queue would be dead-lettered as an unknown company.
+    throw new ConfigError([`QUEUES (${JSON.stringify(queues.join(','))}): ${strangers.join(', ')} not in COMPANIES`]);
+  }
+  return Object.freeze({ ...config, QUEUES: queues });
 }
 
 export type ConsumerConfig = ReturnType<typeof loadConsumerConfig>;

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError } from '@stockmarket/common';
+import { loadConsumerConfig } from './config.js';
+
+test('defaults: the original batch size, all companies as queues, majority writes, leases on', () => {
+  const config = loadConsumerConfig({});
+  assert.equal(config.BATCH_SIZE, 1000);
+  assert.deepEqual(config.QUEUES, ['AAPL', 'MSFT', 'TSLA']);
+  assert.equal(config.MONGODB_WRITE_CONCERN, 'majority');
+  assert.equal(config.CONSUMER_LEASES, true);
+  assert.equal(config.MONGODB_DB, 'stockmarket');
+  assert.equal(config.MONGODB_COLLECTION, 'stocks');
+  assert.ok(Object.isFrozen(config));
+});
+
+test('one queue, like the original one-consumer-per-company setting; a numeric write concern', () => {
+  const config = loadConsumerConfig({ QUEUES: 'TSLA', MONGODB_WRITE_CONCERN: '1', CONSUMER_LEASES: 'false' });
+  assert.deepEqual(config.QUEUES, ['TSLA']);
+  assert.equal(config.MONGODB_WRITE_CONCERN, 1);
+  assert.equal(config.CONSUMER_LEASES, false);
+});
+
+test('bad values name their variable', () => {
+  assert.throws(
+    () => loadConsumerConfig({ BATCH_SIZE: '0', CONSUMER_PREFETCH: 'many' }),
+    (error: unknown) =>
+      error instanceof ConfigError && /BATCH_SIZE/.test(error.message) && /CONSUMER_PREFETCH/.test(error.message),
+  );
+});
+
+test('a queue outside COMPANIES is refused at start-up', () => {
+  assert.throws(
+    () => loadConsumerConfig({ QUEUES: 'AAPL,NFLX' }),
+    (error: unknown) => error instanceof ConfigError && /QUEUES .*NFLX not in COMPANIES/.test(error.message),
+  );
+  assert.deepEqual(loadConsumerConfig({ QUEUES: 'NFLX', COMPANIES: 'NFLX,AAPL' }).QUEUES, ['NFLX']);
+});
