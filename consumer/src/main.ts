@@ -32,6 +32,15 @@ async function main(): Promise<void> {
     dedupRetentionMs: config.CONSUMER_DEDUP_RETENTION_MINUTES * 60_000,
     candle1sRetentionMs: config.CONSUMER_CANDLE_1S_RETENTION_MINUTES * 60_000,
   });
+  let intake: Intake | undefined;
+  let session: AmqpSession | undefined;
+  // Up before the database: /healthz answers (alive) and /readyz says 503 until intake runs.
+  const ops = await startOpsServer(
+    config.CONSUMER_OPS_PORT,
+    config.OPS_HOST,
+    { ready: () => session?.connection !== undefined && intake?.ready === true },
+    registry,
+  );
   // The database may still be starting: keep trying, with the same backoff as the broker.
   for (let attempt = 0; ; attempt++) {
     try {
@@ -47,15 +56,11 @@ async function main(): Promise<void> {
     }
   }
 
-  const intake = new Intake(config, store, logger, metrics);
-  const session = new AmqpSession(config.RABBITMQ_URL, logger, (connection) => intake.attach(connection));
-  const ops = await startOpsServer(
-    config.CONSUMER_OPS_PORT,
-    config.OPS_HOST,
-    { ready: () => session.connection !== undefined && intake.ready },
-    registry,
-  );
+  const started = new Intake(config, store, logger, metrics);
+  intake = started;
+  session = new AmqpSession(config.RABBITMQ_URL, logger, (connection) => started.attach(connection));
   session.start();
+  const running = session;
   logger.info({ queues: config.QUEUES, batchSize: config.BATCH_SIZE, opsPort: ops.port }, 'consumer started');
 
   const sweeper = setInterval(() => {
@@ -69,8 +74,8 @@ async function main(): Promise<void> {
     logger,
     async () => {
       clearInterval(sweeper);
-      await intake.stop();
-      await session.close();
+      await started.stop();
+      await running.close();
       await client.close();
       ops.close();
     },
