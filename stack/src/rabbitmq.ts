@@ -38,9 +38,10 @@ export class RabbitMqServer {
     return server;
   }
 
-  /** The broker's process id (the Erlang VM; the start script execs it). */
+  /** The broker's Erlang VM (beam.smp), a child of the start script, for CPU and memory figures. */
   get pid(): number | undefined {
-    return this.broker?.pid;
+    const script = this.broker?.pid;
+    return script === undefined ? undefined : (findDescendant(script, 'beam.smp') ?? script);
   }
 
   url(user: keyof typeof RABBITMQ_USERS = 'admin'): string {
@@ -139,6 +140,30 @@ export class RabbitMqServer {
       await connection.close().catch(() => {});
     }
   }
+}
+
+function findDescendant(pid: number, name: string, depth = 0): number | undefined {
+  if (depth > 4) return undefined;
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return undefined;
+  }
+  for (const child of children) {
+    try {
+      if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === name) return child;
+    } catch {
+      // gone meanwhile
+    }
+    const found = findDescendant(child, name, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function rabbitmqUser(): { uid: number; gid: number } {
