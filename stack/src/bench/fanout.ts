@@ -15,12 +15,15 @@
  * what gets measured.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalStack } from '../local-stack.js';
+import { resultsDir } from '../paths.js';
 import { waitFor } from '../wait.js';
 import type { BenchOptions, BenchResult } from './cli.js';
 import { cpuTicks } from './proc-stats.js';
+import { linePlot } from './svg-plot.js';
 
 const WORKER_FLAG = '--fanout-worker';
 const PER_ADDRESS = 200;
@@ -61,6 +64,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   const one = await measure(1, short ? [1000, 5000] : [625, 1000, 1250, 2500, 5000], seconds, log);
   const two = await measure(2, [1000, 5000], seconds, log);
   const results = [...one, ...two];
+  writeFileSync(join(resultsDir, 'fanout-latency.svg'), fanoutPlot(results));
   return { name: 'fanout', data: { seconds, results }, markdown: markdown(results, short) };
 }
 
@@ -164,6 +168,20 @@ async function measure(
     for (const worker of workers) worker.kill();
     await stack.stop();
   }
+}
+
+/** Delivery delay against the number of clients, one line per percentile and replica count. */
+export function fanoutPlot(results: readonly Figures[]): string {
+  const series = (replicas: number, key: 'p50' | 'p99') => ({
+    label: `${key}, ${replicas} replica${replicas > 1 ? 's' : ''}`,
+    points: results.filter((r) => r.replicas === replicas).map((r) => [r.clients, r.fanoutMs[key]] as const),
+  });
+  return linePlot('Fan-out delay through NGINX', 'socket.io clients', 'ms (emit → client)', [
+    series(1, 'p50'),
+    series(1, 'p99'),
+    series(2, 'p50'),
+    series(2, 'p99'),
+  ]);
 }
 
 function markdown(results: readonly Figures[], short: boolean): string {
