@@ -10,15 +10,14 @@ import type { UpdateMessage } from '@stockmarket/common';
 import { MongoClient } from 'mongodb';
 import { io, type Socket } from 'socket.io-client';
 import { LocalStack } from '../local-stack.js';
-import { makeRunDir, resultsDir } from '../paths.js';
-import { ManagedProcess } from '../process.js';
+import { resultsDir } from '../paths.js';
 import type { RabbitMqServer } from '../rabbitmq.js';
 import { ServiceProcess } from '../services.js';
 import { queueDepth } from '../testing.js';
 import { waitFor } from '../wait.js';
 import type { BenchOptions, BenchResult } from './cli.js';
 import { ProcSampler, summarize } from './proc-stats.js';
-import { perfTestClasspath, sampleBodySize } from './publisher.js';
+import { perfTestClasspath, sampleBodySize, startPerfTest } from './publisher.js';
 import { linePlot } from './svg-plot.js';
 
 const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
@@ -63,39 +62,24 @@ async function brokerLimit(
   log: (line: string) => void,
 ): Promise<BrokerLimit> {
   const classpath = perfTestClasspath(log);
-  const perfTest = new ManagedProcess({
-    name: 'perf-test',
-    command: 'java',
-    args: [
-      '-cp',
-      classpath,
-      'com.rabbitmq.perf.PerfTest',
-      '--uri',
-      rabbitmq.url('admin'),
-      '--producers',
-      '1',
-      '--consumers',
-      '1',
-      '--queue',
-      'BENCH-PIPELINE',
-      '--auto-delete',
-      'true',
-      '--flag',
-      'persistent',
-      '--confirm',
-      '2000',
-      '--qos',
-      '2000',
-      '--size',
-      String(sampleBodySize()),
-      '--time',
-      String(seconds + 3),
-      '--interval',
-      '1',
-    ],
-    logFile: join(makeRunDir('perf-test'), 'perf-test.log'),
-    captureOutput: true,
-  }).start();
+  const perfTest = startPerfTest(rabbitmq, classpath, [
+    '--producers',
+    '1',
+    '--consumers',
+    '1',
+    '--queue',
+    'BENCH-PIPELINE',
+    '--auto-delete',
+    'true',
+    '--confirm',
+    '2000',
+    '--qos',
+    '2000',
+    '--size',
+    String(sampleBodySize()),
+    '--time',
+    String(seconds + 3),
+  ]);
   const code = await perfTest.waitForExit();
   const samples = [
     ...perfTest.output.matchAll(/time:? ?([\d.]+) ?s, sent: ([\d,]+) msg\/s, .*?received: ([\d,]+) msg\/s/g),

@@ -117,15 +117,9 @@ async function runPublisher(rabbitmq: RabbitMqServer, seconds: number, round: nu
   }
 }
 
-async function runPerfTest(
-  rabbitmq: RabbitMqServer,
-  classpath: string,
-  seconds: number,
-  size: number,
-  round: number,
-): Promise<Run> {
-  const dir = makeRunDir('perf-test');
-  const perfTest = new ManagedProcess({
+/** RabbitMQ PerfTest against the local broker: persistent messages, a report every second. */
+export function startPerfTest(rabbitmq: RabbitMqServer, classpath: string, options: readonly string[]): ManagedProcess {
+  return new ManagedProcess({
     name: 'perf-test',
     command: 'java',
     args: [
@@ -134,27 +128,39 @@ async function runPerfTest(
       'com.rabbitmq.perf.PerfTest',
       '--uri',
       rabbitmq.url('admin'),
-      '--producers',
-      '1',
-      '--consumers',
-      '0',
-      '--queue',
-      QUEUE,
-      '--predeclared',
       '--flag',
       'persistent',
-      '--confirm',
-      String(CONFIRM_WINDOW),
-      '--size',
-      String(size),
-      '--time',
-      String(WARMUP_S + seconds + 2),
       '--interval',
       '1',
+      ...options,
     ],
-    logFile: join(dir, 'perf-test.log'),
+    logFile: join(makeRunDir('perf-test'), 'perf-test.log'),
     captureOutput: true,
   }).start();
+}
+
+async function runPerfTest(
+  rabbitmq: RabbitMqServer,
+  classpath: string,
+  seconds: number,
+  size: number,
+  round: number,
+): Promise<Run> {
+  const perfTest = startPerfTest(rabbitmq, classpath, [
+    '--producers',
+    '1',
+    '--consumers',
+    '0',
+    '--queue',
+    QUEUE,
+    '--predeclared',
+    '--confirm',
+    String(CONFIRM_WINDOW),
+    '--size',
+    String(size),
+    '--time',
+    String(WARMUP_S + seconds + 2),
+  ]);
   const sampler = new ProcSampler(new Map([['producer', perfTest.pid]]));
   let sampling = false;
   try {
