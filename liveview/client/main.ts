@@ -35,7 +35,8 @@ const chart: IChartApi = createChart($('#chart'), {
     attributionLogo: false,
   },
   grid: { vertLines: { color: '#222c36' }, horzLines: { color: '#222c36' } },
-  timeScale: { timeVisible: true, secondsVisible: true },
+  // fitContent() below never stretches a candle wider than maxBarSpacing.
+  timeScale: { timeVisible: true, secondsVisible: true, maxBarSpacing: 14 },
   rightPriceScale: { borderColor: '#2a3541' },
 });
 const candleSeries: ISeriesApi<'Candlestick'> = chart.addSeries(CandlestickSeries, {
@@ -157,6 +158,9 @@ function renderChart(): void {
   candleSeries.setData(series.map(toBar));
   vwapSeries.setData(series.map(toVwap));
   lastBarTime = series.at(-1)?.start ?? 0;
+  // A short history fills the width instead of sitting at the right edge; a long one keeps the
+  // library's default bar spacing and scrolls.
+  if (series.length > 0 && series.length < 120) chart.timeScale().fitContent();
   describeChart(series);
 }
 
