@@ -28,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || fail "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+  apt-get install -y -qq "${missing[@]}" >/dev/null ||
     fail "apt-get install ${missing[*]} failed"
 fi
 # Debian may start a system broker or nginx on install; ours run as private processes instead.
