@@ -54,6 +54,11 @@ async function main(): Promise<void> {
       registers: [registry],
     }),
     target: new Gauge({ name: 'publisher_target_rate', help: 'Configured trades per second', registers: [registry] }),
+    blocked: new Gauge({
+      name: 'publisher_blocked',
+      help: '1 while the broker blocks publishing (memory or disk alarm): generation is paused',
+      registers: [registry],
+    }),
   };
   const rate = totalRate(config);
   metric.target.set(rate);
@@ -119,6 +124,7 @@ async function main(): Promise<void> {
   const report = setInterval(() => {
     metric.rate.set(meter.rate(Date.now()));
     metric.inFlight.set(publisher.pendingCount);
+    metric.blocked.set(publisher.isBlocked ? 1 : 0);
     flushConfirmedIds();
   }, 200);
   const progress = setInterval(() => {

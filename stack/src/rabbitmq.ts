@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp from 'amqplib';
@@ -114,6 +114,20 @@ export class RabbitMqServer {
       },
       { timeoutMs: 90_000, intervalMs: 250 },
     );
+  }
+
+  /** Runs rabbitmqctl against this node (e.g. to raise a memory alarm); returns its output. */
+  ctl(...args: string[]): Promise<string> {
+    const ids = process.getuid?.() === 0 ? rabbitmqUser() : {};
+    return new Promise((resolve, reject) => {
+      execFile(
+        '/usr/lib/rabbitmq/bin/rabbitmqctl',
+        ['-n', `stockmarket-${this.port}@localhost`, ...args],
+        { env: this.env(), cwd: this.dir, timeout: 60_000, ...ids },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
+      );
+    });
   }
 
   /** Graceful broker stop (keeps epmd and the data, so `resume` brings the same node back). */
