@@ -6,7 +6,7 @@ import { Double, MongoClient } from 'mongodb';
 import type { Browser, Page } from 'playwright-core';
 import { LocalStack } from './local-stack.js';
 import { repoRoot } from './paths.js';
-import { launchBrowser } from './testing.js';
+import { launchBrowser, pageChanges, recordPageChanges } from './testing.js';
 import { waitFor } from './wait.js';
 
 // The page in headless Chromium through NGINX, two liveview replicas, the real pipeline behind.
@@ -194,27 +194,10 @@ test('kill -9 of the serving replica: reconnecting, then updates from the other 
   const victim = stack.liveviews.find((_liveview, index) => `liveview-${index + 1}` === serving);
   assert.ok(victim, `the page names a replica of the stack (${serving})`);
   // Record in the page when the status and the replica change and when a price moves.
-  await page.evaluate(() => {
-    const log: { at: number; what: string; value: string }[] = [];
-    (window as unknown as { changes: typeof log }).changes = log;
-    const connection = document.querySelector('#connection') as HTMLElement;
-    new MutationObserver(() =>
-      log.push({ at: Date.now(), what: 'state', value: connection.dataset.state ?? '' }),
-    ).observe(connection, { attributes: true, attributeFilter: ['data-state'] });
-    const replica = document.querySelector('#replica') as HTMLElement;
-    new MutationObserver(() => log.push({ at: Date.now(), what: 'replica', value: replica.textContent ?? '' })).observe(
-      replica,
-      { childList: true, characterData: true, subtree: true },
-    );
-    new MutationObserver(() => log.push({ at: Date.now(), what: 'price', value: '' })).observe(
-      document.querySelector('#tiles') as HTMLElement,
-      { childList: true, characterData: true, subtree: true },
-    );
-  });
+  await recordPageChanges(page);
   const killedAt = Date.now();
   await victim.kill();
-  type Change = { at: number; what: string; value: string };
-  const changes = () => page.evaluate(() => (window as unknown as { changes: Change[] }).changes);
+  const changes = () => pageChanges(page);
   const switched = await waitFor(
     'a price update from the other replica',
     async () => {

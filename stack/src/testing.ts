@@ -1,5 +1,5 @@
 import type { Channel, GetMessage } from 'amqplib';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import type { RabbitMqServer } from './rabbitmq.js';
 import { waitFor } from './wait.js';
 
@@ -82,4 +82,40 @@ export async function waitForDepth(
   ).catch((error: Error) => {
     throw new Error(`${error.message} (last seen: ${last})`);
   });
+}
+
+/** A change the page recorded: its connection state, the replica name, or a tile. */
+export interface PageChange {
+  at: number;
+  what: 'state' | 'replica' | 'price';
+  value: string;
+}
+
+/**
+ * Starts recording, inside the page, when the connection state and the replica name change and
+ * when a tile changes; `pageChanges` reads the log. Recording in the page times each change
+ * exactly, whatever the test's polling interval.
+ */
+export async function recordPageChanges(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const log: { at: number; what: string; value: string }[] = [];
+    (window as unknown as { changes: typeof log }).changes = log;
+    const watch = (target: Element | null, what: string, value: () => string, options: MutationObserverInit) => {
+      if (target)
+        new MutationObserver(() => log.push({ at: Date.now(), what, value: value() })).observe(target, options);
+    };
+    const connection = document.querySelector<HTMLElement>('#connection');
+    const replica = document.querySelector<HTMLElement>('#replica');
+    const subtree = { childList: true, characterData: true, subtree: true };
+    watch(connection, 'state', () => connection?.dataset.state ?? '', {
+      attributes: true,
+      attributeFilter: ['data-state'],
+    });
+    watch(replica, 'replica', () => replica?.textContent ?? '', subtree);
+    watch(document.querySelector('#tiles'), 'price', () => '', subtree);
+  });
+}
+
+export function pageChanges(page: Page): Promise<PageChange[]> {
+  return page.evaluate(() => (window as unknown as { changes: PageChange[] }).changes);
 }

@@ -15,14 +15,14 @@
  * what gets measured.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalStack } from '../local-stack.js';
 import { resultsDir } from '../paths.js';
 import { waitFor } from '../wait.js';
 import type { BenchOptions, BenchResult } from './cli.js';
-import { cpuTicks } from './proc-stats.js';
+import { cpuTicks, rssMb } from './proc-stats.js';
 import { linePlot } from './svg-plot.js';
 
 const WORKER_FLAG = '--fanout-worker';
@@ -109,7 +109,7 @@ async function measure(
       await settle(3_000);
       await Promise.all(workers.map((worker) => worker.send({ type: 'reset' })));
       const ticks = () => replicaPids.reduce((sum, pid) => sum + (cpuTicks(pid) ?? Number.NaN), 0);
-      const rss = () => replicaPids.reduce((sum, pid) => sum + rssBytes(pid), 0);
+      const rss = () => replicaPids.reduce((sum, pid) => sum + rssMb(pid), 0);
       const cpuBefore = ticks();
       const startedAt = Date.now();
       let rssPeak = 0;
@@ -150,8 +150,8 @@ async function measure(
         },
         endToEndMs: { p50: percentile(endToEnd, 0.5), p99: percentile(endToEnd, 0.99) },
         replicaCpuPercent: Number(cpu.toFixed(1)),
-        replicaRssMb: Number((rss() / 2 ** 20).toFixed(0)),
-        replicaRssPeakMb: Number((rssPeak / 2 ** 20).toFixed(0)),
+        replicaRssMb: Number(rss().toFixed(0)),
+        replicaRssPeakMb: Number(rssPeak.toFixed(0)),
         disconnects,
         replicaClients,
       };
@@ -213,11 +213,6 @@ function percentile(histogram: readonly number[], p: number): number {
     if (seen >= rank) return ms;
   }
   return histogram.length - 1;
-}
-
-function rssBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? 0) * 1024;
 }
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

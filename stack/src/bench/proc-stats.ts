@@ -21,15 +21,22 @@ export function cpuTicks(pid: number): number | undefined {
   }
 }
 
-export function peakRssMb(pid: number | undefined): number {
+/** A memory figure of /proc/<pid>/status (VmRSS, VmHWM...) in MB; NaN if the process is gone. */
+function statusMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
   if (pid === undefined) return Number.NaN;
   try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) / 1024 : Number.NaN;
   } catch {
     return Number.NaN;
   }
 }
+
+/** Resident memory now (VmRSS), MB. */
+export const rssMb = (pid: number | undefined): number => statusMb(pid, 'VmRSS');
+
+/** The largest resident set so far (VmHWM, the kernel's own high-water mark), MB. */
+export const peakRssMb = (pid: number | undefined): number => statusMb(pid, 'VmHWM');
 
 /** CPU time and peak RSS of a set of processes between `start()` and `stop()`. */
 export class ProcSampler {

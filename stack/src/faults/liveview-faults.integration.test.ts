@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { LocalStack } from '../local-stack.js';
 import type { ServiceProcess } from '../services.js';
-import { launchBrowser } from '../testing.js';
+import { launchBrowser, pageChanges, recordPageChanges } from '../testing.js';
 import { waitFor } from '../wait.js';
 import { recordScenario } from './ground-truth.js';
 import { PageWatch } from './page-watch.js';
@@ -38,27 +38,6 @@ after(async () => {
   await browser?.close();
   await stack?.stop();
 });
-
-/** Starts recording, in the page, when the replica name changes and when the tiles change. */
-async function recordPageChanges(target: Page): Promise<void> {
-  await target.evaluate(() => {
-    const log: { at: number; what: string; value: string }[] = [];
-    (window as unknown as { changes: typeof log }).changes = log;
-    const replica = document.querySelector('#replica') as HTMLElement;
-    new MutationObserver(() => log.push({ at: Date.now(), what: 'replica', value: replica.textContent ?? '' })).observe(
-      replica,
-      { childList: true, characterData: true, subtree: true },
-    );
-    new MutationObserver(() => log.push({ at: Date.now(), what: 'price', value: '' })).observe(
-      document.querySelector('#tiles') as HTMLElement,
-      { childList: true, characterData: true, subtree: true },
-    );
-  });
-}
-
-type Change = { at: number; what: string; value: string };
-const pageChanges = (target: Page) =>
-  target.evaluate(() => (window as unknown as { changes: Change[] }).changes) as Promise<Change[]>;
 
 test('kill -9 of the replica serving a browser and 100 clients: all updating again within 5 s', async (t) => {
   const serving = watch.replicas[0] ?? '';

@@ -4,8 +4,8 @@
 // trade sent since the stack started: each confirmed trade stored exactly once, every candle
 // equal to what its trades give, and the page updating again.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { rssMb } from '../bench/proc-stats.js';
 import { LocalStack } from '../local-stack.js';
 import type { ServiceProcess } from '../services.js';
 import { queueDepth } from '../testing.js';
@@ -171,17 +171,6 @@ test('two consumer replicas: kill -9 of the lease holder, the standby takes over
   );
   t.diagnostic(JSON.stringify(figures));
 });
-
-/** Resident memory now (VmRSS), MB. */
-function rssMb(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 test('a frozen database (SIGSTOP): back-pressure holds, consumer memory stays bounded, nothing lost', async (t) => {
   const bound = PREFETCH * COMPANIES.length;
