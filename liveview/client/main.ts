@@ -81,14 +81,20 @@ function mergeStocks(list: readonly StockView[]): void {
   }
 }
 
+/**
+ * Until the user picks a company, chart the first one that has candles: a document from another
+ * consumer may carry only avgPrice, and asking the API for its candles would only get a 404.
+ */
+function autoSelect(): void {
+  if (selected) return;
+  const charted = [...stocks.keys()].sort().find((company) => candles.has(seriesKey(company, '1s')));
+  if (charted) selectCompany(charted);
+}
+
 function renderTiles(): void {
   const list = $('#tiles');
   const companies = [...stocks.keys()].sort();
-  if (!selected && companies.length > 0) {
-    // Prefer a company with candles: a document from another consumer may carry only avgPrice.
-    const charted = companies.find((company) => candles.has(seriesKey(company, '1s')));
-    selectCompany(charted ?? (companies[0] as string));
-  }
+  autoSelect();
   for (const company of companies) {
     const stock = stocks.get(company) as StockView;
     let item = list.querySelector<HTMLLIElement>(`li[data-company="${company}"]`);
@@ -296,6 +302,7 @@ socket.on('update', (message: UpdateMessage) => {
   mergeStocks(message.stocks);
   mergeCandles(message.candles);
   if (message.stocks.length > 0) renderTiles();
+  else autoSelect();
   updateChart(message.candles);
   showDelay(message.stocks);
   renderStatus();
