@@ -123,10 +123,11 @@ async function ensureUsers(run, authDb, users, log = () => {}) {
 }
 
 /**
- * The indexes the consumer and the liveview need: the same as TradeStore.ensureIndexes in
- * consumer/src/store.ts (a test compares the two). `fallback` replaces an index that a server
- * refuses (FerretDB has no TTL indexes; the consumer's periodic sweep covers retention there),
- * `optional` marks one whose failure is only reported (a unique index over duplicate data).
+ * The indexes the consumer and the liveview need: a copy of `indexPlan` in common/src/storage.ts,
+ * the storage contract (mongosh cannot import TypeScript; tests/src/mongo-init.test.ts checks that
+ * the two lists are equal). `fallback` replaces an index that a server refuses (FerretDB has no
+ * TTL indexes; the consumer's periodic sweep covers retention there), `optional` marks one whose
+ * failure is only reported (a unique index over duplicate data).
  */
 function indexPlan(stocksCollection) {
   return [

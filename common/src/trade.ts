@@ -65,6 +65,7 @@ export function parseTrade(body: Buffer | string, companies?: ReadonlySet<string
   return { ok: true, trade: result.data };
 }
 
-export function encodeTrade(trade: Trade): Buffer {
+/** The AMQP message body of a trade (JSON, as the contract says). */
+export function tradeMessageBody(trade: Trade): Buffer {
   return Buffer.from(JSON.stringify(trade));
 }

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { SecondEntry } from '@stockmarket/common';
 import {
   candleFromSeconds,
   candleFromTrades,
   groupByWindow,
   MINUTE,
   SECOND,
-  type SecondEntry,
   secondEntry,
   summarizeBatch,
   type TradeRecord,
   windowStart,
 } from './aggregate.js';
-import { decodeTrade, encodeTrade } from './store.js';
 
 const T0 = Date.UTC(2024, 0, 2, 14, 30, 0); // a whole minute
 const trade = (id: string, ts: number, price: number, quantity = 1, side: 'buy' | 'sell' = 'buy'): TradeRecord => ({
@@ -111,12 +110,4 @@ test('a minute from its seconds equals the candle of all its trades', () => {
   // Seconds stored in any order (a map read back from the database) give the same minute.
   assert.deepEqual(candleFromSeconds(new Map([...seconds].reverse())), fromSeconds);
   assert.throws(() => candleFromSeconds(new Map()), /empty/);
-});
-
-test('bucket encoding of a trade round-trips, and old array entries still decode', () => {
-  const original = trade('01J-abc_9', T0 + 123, 417.28, 12, 'sell');
-  assert.deepEqual(decodeTrade(original.id, encodeTrade(original)), original);
-  const buy = trade('x', T0, 0.0001, 1_000_000_000, 'buy');
-  assert.deepEqual(decodeTrade('x', encodeTrade(buy)), buy);
-  assert.deepEqual(decodeTrade('y', [10.5, 2, -1, T0]), trade('y', T0, 10.5, 2, 'sell'));
 });

@@ -1,14 +1,7 @@
-import type { CandleView } from '@stockmarket/common';
+import type { CandleFields, SecondEntry, StoredTrade } from '@stockmarket/common';
 
-/** A trade as the consumer keeps it: every field known (defaults filled in). */
-export interface TradeRecord {
-  readonly id: string;
-  readonly price: number;
-  readonly quantity: number;
-  readonly side: 'buy' | 'sell';
-  /** Event time, epoch ms. */
-  readonly ts: number;
-}
+/** A trade as the consumer keeps it (and stores it in its bucket): every field known. */
+export type TradeRecord = StoredTrade;
 
 export interface BatchSummary {
   readonly count: number;
@@ -73,8 +66,6 @@ export function groupByWindow<T>(items: readonly T[], time: (item: T) => number,
   return groups;
 }
 
-export type CandleFields = Omit<CandleView, 'company' | 'interval' | 'start'>;
-
 /** OHLC, VWAP, volume and buy/sell counts of a set of trades (open/close by event time). */
 export function candleFromTrades(trades: readonly TradeRecord[]): CandleFields {
   if (trades.length === 0) throw new Error('empty candle');
@@ -105,20 +96,6 @@ export function candleFromTrades(trades: readonly TradeRecord[]): CandleFields {
     sells: ordered.length - buys,
     lastTradeAt: last.ts,
   };
-}
-
-/** A 1 s candle's contribution to its minute, kept inside the 1 m candle document. */
-export interface SecondEntry {
-  o: number;
-  h: number;
-  l: number;
-  c: number;
-  v: number;
-  /** Sum of price * quantity, for the minute's VWAP. */
-  pv: number;
-  n: number;
-  b: number;
-  t: number;
 }
 
 export function secondEntry(candle: CandleFields): SecondEntry {

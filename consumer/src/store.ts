@@ -1,4 +1,21 @@
-import type { CandleInterval } from '@stockmarket/common';
+import {
+  bucketId,
+  bucketTradeKey,
+  type CandleDoc,
+  candleId,
+  collectionNames,
+  decodeBucketTrade,
+  encodeBucketTrade,
+  type HistoryDoc,
+  historyId,
+  indexPlan,
+  type SecondEntry,
+  type StockDoc,
+  secondKey,
+  secondOfKey,
+  type TradeBucket,
+  tradeIdOfKey,
+} from '@stockmarket/common';
 import {
   type Collection,
   type Db,
@@ -14,33 +31,11 @@ import {
   groupByWindow,
   MINUTE,
   SECOND,
-  type SecondEntry,
   secondEntry,
   summarizeBatch,
   type TradeRecord,
   windowStart,
 } from './aggregate.js';
-
-/** Raw trades of one company-second, keyed by trade id: the duplicate filter. */
-interface TradeBucket {
-  _id: string;
-  company: string;
-  start: number;
-  expiresAt: Date;
-  /** `i<tradeId>` -> `"<price> <quantity> <b|s> <ts>"` (a string: far cheaper to store than an array). */
-  t: Record<string, string>;
-}
-
-interface CandleDoc {
-  _id: string;
-  company: string;
-  interval: CandleInterval;
-  start: number;
-  /** 1 m candles only: the contribution of each second, `x<secondStart>`. */
-  s?: Record<string, SecondEntry>;
-  updatedAt: Date;
-  [field: string]: unknown;
-}
 
 export interface StoreOptions {
   readonly stocksCollection: string;
@@ -55,14 +50,6 @@ export interface WriteResult {
   readonly candles: number;
 }
 
-export const collectionNames = {
-  buckets: 'trade_buckets',
-  candles: 'candles',
-  history: 'stock_history',
-} as const;
-
-export const candleId = (company: string, interval: CandleInterval, start: number) => `${company}:${interval}:${start}`;
-
 /**
  * Idempotent batch writes. Every document is addressed by a deterministic `_id` and every value
  * is derived from stored state, so writing the same trades again (a redelivery after a crash
@@ -76,38 +63,39 @@ export const candleId = (company: string, interval: CandleInterval, start: numbe
  * stock FerretDB v1.24.2 scans the collection for an update or delete by `_id` (docs/consumer.md).
  */
 export class TradeStore {
-  private readonly stocks: Collection;
+  private readonly stocks: Collection<StockDoc>;
   private readonly buckets: Collection<TradeBucket>;
   private readonly candles: Collection<CandleDoc>;
-  private readonly history: Collection;
+  private readonly history: Collection<HistoryDoc>;
 
   constructor(
     private readonly db: Db,
     private readonly options: StoreOptions,
   ) {
     const writeConcern = { w: options.writeConcern };
-    this.stocks = db.collection(options.stocksCollection, { writeConcern });
-    this.buckets = db.collection<TradeBucket>(collectionNames.buckets, { writeConcern });
-    this.candles = db.collection<CandleDoc>(collectionNames.candles, { writeConcern });
-    this.history = db.collection(collectionNames.history, { writeConcern });
+    const names = collectionNames(options.stocksCollection);
+    this.stocks = db.collection<StockDoc>(names.stocks, { writeConcern });
+    this.buckets = db.collection<TradeBucket>(names.buckets, { writeConcern });
+    this.candles = db.collection<CandleDoc>(names.candles, { writeConcern });
+    this.history = db.collection<HistoryDoc>(names.history, { writeConcern });
   }
 
-  /** Indexes for the readers and for retention; idempotent, run at every start. */
+  /** The contract's indexes (the same list mongo-init creates); idempotent, run at every start. */
   async ensureIndexes(): Promise<string[]> {
     const warnings: string[] = [];
-    await this.stocks.createIndex({ company: 1 }, { name: 'company_unique', unique: true }).catch((error: Error) => {
-      warnings.push(`stocks company index: ${error.message}`);
-    });
-    await this.candles.createIndex({ company: 1, interval: 1, start: -1 }, { name: 'company_interval_start' });
-    await this.candles.createIndex({ updatedAt: 1 }, { name: 'updated_at' });
-    await this.history.createIndex({ company: 1, to: -1 }, { name: 'company_to' });
-    await this.buckets
-      .createIndex({ expiresAt: 1 }, { name: 'expires_at_ttl', expireAfterSeconds: 0 })
-      .catch((error: Error) => {
-        // FerretDB accepts no TTL option; the periodic sweep below covers it.
-        warnings.push(`TTL index: ${error.message}`);
-        return this.buckets.createIndex({ expiresAt: 1 }, { name: 'expires_at' });
-      });
+    for (const { collection, index, fallback, optional } of indexPlan(collectionNames(this.options.stocksCollection))) {
+      const { key, ...options } = index;
+      try {
+        await this.db.collection(collection).createIndex({ ...key }, options);
+      } catch (error) {
+        if (!(error instanceof MongoServerError) || (!fallback && !optional)) throw error;
+        warnings.push(`${collection}.${index.name}: ${error.message}${fallback ? `; using ${fallback.name}` : ''}`);
+        if (fallback) {
+          const { key: fallbackKey, ...fallbackOptions } = fallback;
+          await this.db.collection(collection).createIndex({ ...fallbackKey }, fallbackOptions);
+        }
+      }
+    }
     return warnings;
   }
 
@@ -160,7 +148,7 @@ export class TradeStore {
     // Insert-only (a replayed batch finds its entry there already): cheaper than an upsert.
     await this.history
       .insertOne({
-        _id: `${company}:${summary.firstId}:${summary.lastId}:${summary.count}` as never,
+        _id: historyId(company, summary.firstId, summary.lastId, summary.count),
         company,
         avgPrice: new Double(summary.avgPrice),
         vwap: summary.vwap,
@@ -191,23 +179,24 @@ export class TradeStore {
     const docs: TradeBucket[] = seconds.map(([start, secondTrades]) => {
       merged.set(start, secondTrades);
       const t: TradeBucket['t'] = {};
-      for (const trade of secondTrades) t[`i${trade.id}`] = encodeTrade(trade);
-      return { _id: `${company}:${start}`, company, start, expiresAt: expiresAt(start), t };
+      for (const trade of secondTrades) t[bucketTradeKey(trade.id)] = encodeBucketTrade(trade);
+      return { _id: bucketId(company, start), company, start, expiresAt: expiresAt(start), t };
     });
     const taken = await insertNew(this.buckets, docs);
     let existing = 0;
     for (const index of taken) {
       const [start, secondTrades] = seconds[index] as [number, TradeRecord[]];
       const set: Record<string, unknown> = { expiresAt: expiresAt(start) };
-      for (const trade of secondTrades) set[`t.i${trade.id}`] = encodeTrade(trade);
+      for (const trade of secondTrades) set[`t.${bucketTradeKey(trade.id)}`] = encodeBucketTrade(trade);
       const before = await this.buckets.findOneAndUpdate(
-        { _id: `${company}:${start}` },
+        { _id: bucketId(company, start) },
         { $set: set },
         { upsert: true, returnDocument: 'before' },
       );
       const all = new Map<string, TradeRecord>();
-      for (const [key, value] of Object.entries(before?.t ?? {}))
-        all.set(key.slice(1), decodeTrade(key.slice(1), value));
+      for (const [key, value] of Object.entries(before?.t ?? {})) {
+        all.set(tradeIdOfKey(key), decodeBucketTrade(tradeIdOfKey(key), value));
+      }
       for (const trade of secondTrades) {
         if (all.has(trade.id)) existing++;
         all.set(trade.id, trade);
@@ -236,17 +225,17 @@ export class TradeStore {
     // Single writer per company (leases): read, merge, write. A read by `_id` is cheap everywhere.
     const current = await this.candles.findOne({ _id });
     const seconds = new Map<number, SecondEntry>();
-    for (const [key, entry] of Object.entries(current?.s ?? {})) seconds.set(Number(key.slice(1)), entry);
+    for (const [key, entry] of Object.entries(current?.s ?? {})) seconds.set(secondOfKey(key), entry);
     for (const [start, entry] of entries) seconds.set(start, entry);
     const candle = candleFromSeconds(seconds);
     if (!current) {
       const s: Record<string, SecondEntry> = {};
-      for (const [start, entry] of seconds) s[`x${start}`] = entry;
+      for (const [start, entry] of seconds) s[secondKey(start)] = entry;
       const doc: CandleDoc = { _id, company, interval: '1m', start: minute, s, ...candle, updatedAt: new Date(now) };
       if ((await insertNew(this.candles, [doc])).length === 0) return;
     }
     const set: Record<string, unknown> = { ...candle, updatedAt: new Date(now) };
-    for (const [start, entry] of entries) set[`s.x${start}`] = entry;
+    for (const [start, entry] of entries) set[`s.${secondKey(start)}`] = entry;
     await this.candles.updateOne({ _id }, { $set: set }, { upsert: true });
   }
 
@@ -264,22 +253,6 @@ export class TradeStore {
     });
     return { buckets: buckets.deletedCount, candles: candles.deletedCount };
   }
-}
-
-export function encodeTrade(trade: TradeRecord): string {
-  return `${trade.price} ${trade.quantity} ${trade.side === 'buy' ? 'b' : 's'} ${trade.ts}`;
-}
-
-export function decodeTrade(id: string, value: string | readonly number[]): TradeRecord {
-  // Older buckets hold [price, quantity, 1 | -1, ts] arrays.
-  const [price, quantity, side, ts] = typeof value === 'string' ? value.split(' ') : value.map(String);
-  return {
-    id,
-    price: Number(price),
-    quantity: Number(quantity),
-    side: side === 'b' || side === '1' ? 'buy' : 'sell',
-    ts: Number(ts),
-  };
 }
 
 /**

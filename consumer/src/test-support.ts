@@ -2,6 +2,7 @@
  * Test helpers (not used by the service): trades with ids, their ground-truth candles computed
  * independently of aggregate.ts, and a comparison with what the consumer stored.
  */
+import { type CandleDoc, candleId, collectionNames } from '@stockmarket/common';
 import type { Db } from 'mongodb';
 
 export interface PublishedTrade {
@@ -58,7 +59,7 @@ export function truthCandles(trades: Iterable<PublishedTrade>): Map<string, Trut
       ['1s', 1000],
       ['1m', 60_000],
     ] as const) {
-      const key = `${trade.company}:${interval}:${Math.floor(trade.ts / size) * size}`;
+      const key = candleId(trade.company, interval, Math.floor(trade.ts / size) * size);
       const group = groups.get(key) ?? [];
       group.push(trade);
       groups.set(key, group);
@@ -84,10 +85,10 @@ export function truthCandles(trades: Iterable<PublishedTrade>): Map<string, Trut
 
 /** Every stored candle, keyed like the truth, with the compared fields only. */
 export async function storedCandles(db: Db): Promise<Map<string, TruthCandle>> {
-  const docs = await db.collection('candles').find({}).toArray();
+  const docs = await db.collection<CandleDoc>(collectionNames().candles).find({}).toArray();
   const stored = new Map<string, TruthCandle>();
   for (const doc of docs) {
-    stored.set(String(doc._id), {
+    stored.set(doc._id, {
       trades: doc.trades,
       volume: doc.volume,
       open: doc.open,
@@ -121,8 +122,8 @@ export function candleDifferences(
 /** Total of trades over the stored 1 m candles (progress probe). */
 export async function storedTradeCount(db: Db): Promise<number> {
   const docs = await db
-    .collection('candles')
+    .collection<CandleDoc>(collectionNames().candles)
     .find({ interval: '1m' }, { projection: { trades: 1 } })
     .toArray();
-  return docs.reduce((sum, doc) => sum + (doc.trades as number), 0);
+  return docs.reduce((sum, doc) => sum + doc.trades, 0);
 }

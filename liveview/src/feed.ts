@@ -1,4 +1,12 @@
-import type { CandleInterval, CandleView, Logger, StockView } from '@stockmarket/common';
+import {
+  type CandleDoc,
+  type CandleView,
+  candleId,
+  collectionNames,
+  type Logger,
+  type StockDoc,
+  type StockView,
+} from '@stockmarket/common';
 import type { Collection, Db, Document } from 'mongodb';
 import { FeedState, INTERVALS } from './feed-state.js';
 
@@ -36,8 +44,8 @@ export interface FeedEvents {
  */
 export class Feed {
   readonly state: FeedState;
-  private readonly stocks: Collection;
-  private readonly candles: Collection;
+  private readonly stocks: Collection<StockDoc>;
+  private readonly candles: Collection<CandleDoc>;
   private timer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private lastSuccess = 0;
@@ -58,8 +66,9 @@ export class Feed {
     private readonly events: FeedEvents,
   ) {
     this.state = new FeedState(options.historyLimit);
-    this.stocks = db.collection(stocksCollection);
-    this.candles = db.collection('candles');
+    const names = collectionNames(stocksCollection);
+    this.stocks = db.collection<StockDoc>(names.stocks);
+    this.candles = db.collection<CandleDoc>(names.candles);
   }
 
   /** Whether the last successful read is recent enough to call the data live. */
@@ -143,9 +152,7 @@ export class Feed {
       );
     }
     // Primary-key lookups only: the one filter shape FerretDB pushes down to its storage.
-    const docs = await Promise.all(
-      ids.map((id) => this.candles.findOne({ _id: id as never }, { projection: { s: 0 } })),
-    );
+    const docs = await Promise.all(ids.map((id) => this.candles.findOne({ _id: id }, { projection: { s: 0 } })));
     const candles = docs.flatMap((doc) => (doc ? (toCandleView(doc) ?? []) : []));
     // Candles first: a client that sees the new price also has the candle it belongs to.
     return { candles: this.state.applyCandles(candles), stocks: this.state.applyStocks(stocks) };
@@ -189,9 +196,6 @@ export class Feed {
   }
 }
 
-export const candleKey = (company: string, interval: CandleInterval, start: number) =>
-  `${company}:${interval}:${start}`;
-
 /**
  * The candles that trades up to `newest` can have changed since the stock last showed `previous`:
  * every second from the older of `previous`, the newest 1 s candle held and `newest` itself (a
@@ -208,9 +212,9 @@ export function candleIdsToRead(
   const oldest = Math.min(previous ?? newest, newestKnown1s ?? newest, newest);
   const from = Math.max(Math.floor(oldest / SECOND) * SECOND, newestSecond - LOOKBACK_MS);
   const ids: string[] = [];
-  for (let start = from; start <= newestSecond; start += SECOND) ids.push(candleKey(company, '1s', start));
+  for (let start = from; start <= newestSecond; start += SECOND) ids.push(candleId(company, '1s', start));
   for (let start = Math.floor(from / MINUTE) * MINUTE; start <= newestSecond; start += MINUTE) {
-    ids.push(candleKey(company, '1m', start));
+    ids.push(candleId(company, '1m', start));
   }
   return ids;
 }

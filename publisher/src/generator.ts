@@ -1,4 +1,4 @@
-import { encodeTrade, type Trade, tradeSchema } from '@stockmarket/common';
+import { type Trade, tradeMessageBody, tradeSchema } from '@stockmarket/common';
 import type { ConfirmedPublisher } from './confirmed-publisher.js';
 import type { Pacer } from './pacer.js';
 import type { TradeSimulator } from './simulator.js';
@@ -63,7 +63,7 @@ export class TradeGenerator {
       for (let i = 0; i < count; i++) {
         const trade: Trade = { ...simulator.next(), id: nextId(now), ts: now };
         const message = tradeSchema.parse(trade); // the shared contract, checked before sending
-        publisher.send({ queue: message.company, body: encodeTrade(message), id: trade.id as string, ts: now });
+        publisher.send({ queue: message.company, body: tradeMessageBody(message), id: trade.id as string, ts: now });
       }
       pacer.take(count);
       this.count += count;

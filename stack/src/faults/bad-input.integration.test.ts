@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DEAD_LETTER_QUEUE } from '@stockmarket/common';
 import amqp from 'amqplib';
 import { io, type Socket } from 'socket.io-client';
 import { parse } from 'yaml';
@@ -14,14 +15,7 @@ import { repoRoot } from '../paths.js';
 import { ServiceProcess } from '../services.js';
 import { drainQueue, publishRaw, queueDepth } from '../testing.js';
 import { waitFor } from '../wait.js';
-import {
-  COMPANIES,
-  DEAD_LETTER_QUEUE,
-  devPasswords,
-  readStoredState,
-  recordScenario,
-  secretsInLogs,
-} from './ground-truth.js';
+import { COMPANIES, devPasswords, readStoredState, recordScenario, secretsInLogs } from './ground-truth.js';
 
 let stack: LocalStack;
 const extraServices: ServiceProcess[] = [];

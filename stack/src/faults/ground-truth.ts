@@ -2,6 +2,16 @@
 // confirmed id; its SIGTERM report lists every unconfirmed one) against what MongoDB holds.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  type CandleDoc,
+  candleId,
+  collectionNames,
+  DEAD_LETTER_QUEUE,
+  DEFAULT_DATABASE,
+  decodeBucketTrade,
+  type TradeBucket,
+  tradeIdOfKey,
+} from '@stockmarket/common';
 import { MongoClient } from 'mongodb';
 import type { LocalStack } from '../local-stack.js';
 import { repoRoot } from '../paths.js';
@@ -10,7 +20,6 @@ import { queueDepth } from '../testing.js';
 import { waitFor } from '../wait.js';
 
 export const COMPANIES = ['AAPL', 'MSFT', 'TSLA'] as const;
-export const DEAD_LETTER_QUEUE = 'stockmarket.dead-letters';
 
 /** JSON log lines of a service (non-JSON lines are skipped). */
 export function logLines(service: ServiceProcess): Record<string, unknown>[] {
@@ -85,39 +94,6 @@ export async function bufferedTrades(stack: LocalStack): Promise<number> {
   return total;
 }
 
-interface Bucket {
-  _id: string;
-  start: number;
-  t: Record<string, string | number[]>;
-}
-interface Candle {
-  _id: string;
-  company: string;
-  interval: '1s' | '1m';
-  start: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  trades: number;
-  buys: number;
-  sells: number;
-}
-interface StoredTrade {
-  readonly id: string;
-  readonly price: number;
-  readonly quantity: number;
-  readonly buy: boolean;
-  readonly ts: number;
-}
-
-/** A bucket value: "<price> <quantity> <b|s> <ts>" (older buckets: [price, quantity, 1|-1, ts]). */
-function decode(id: string, value: string | number[]): StoredTrade {
-  const [price, quantity, side, ts] = typeof value === 'string' ? value.split(' ') : value.map(String);
-  return { id, price: Number(price), quantity: Number(quantity), buy: side === 'b' || side === '1', ts: Number(ts) };
-}
-
 export interface StoredState {
   /** Trade id -> how many bucket entries hold it (1 when all is well). */
   readonly idCounts: ReadonlyMap<string, number>;
@@ -134,22 +110,22 @@ export interface StoredState {
 export async function readStoredState(mongoUrl: string): Promise<StoredState> {
   const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000 });
   try {
-    const db = client.db('stockmarket');
-    const buckets = await db.collection<Bucket>('trade_buckets').find({}).toArray();
-    const candles = await db.collection<Candle>('candles').find({}).toArray();
+    const db = client.db(DEFAULT_DATABASE);
+    const names = collectionNames();
+    const buckets = await db.collection<TradeBucket>(names.buckets).find({}).toArray();
+    const candles = await db.collection<CandleDoc>(names.candles).find({}).toArray();
     const problems: string[] = [];
     const idCounts = new Map<string, number>();
-    const seconds = new Map<string, Candle>();
-    const minutes = new Map<string, Candle>();
+    const seconds = new Map<string, CandleDoc>();
+    const minutes = new Map<string, CandleDoc>();
     for (const candle of candles) (candle.interval === '1s' ? seconds : minutes).set(candle._id, candle);
     const note = (problem: string) => {
       if (problems.length < 50) problems.push(problem);
     };
     for (const bucket of buckets) {
-      const company = bucket._id.split(':')[0] ?? '';
-      const trades = Object.entries(bucket.t ?? {}).map(([key, value]) => decode(key.slice(1), value));
+      const trades = Object.entries(bucket.t ?? {}).map(([key, value]) => decodeBucketTrade(tradeIdOfKey(key), value));
       for (const trade of trades) idCounts.set(trade.id, (idCounts.get(trade.id) ?? 0) + 1);
-      const candle = seconds.get(`${company}:1s:${bucket.start}`);
+      const candle = seconds.get(candleId(bucket.company, '1s', bucket.start));
       if (!candle) {
         note(`bucket ${bucket._id}: no 1s candle`);
         continue;
@@ -158,25 +134,25 @@ export async function readStoredState(mongoUrl: string): Promise<StoredState> {
       const expected = {
         trades: trades.length,
         volume: trades.reduce((sum, trade) => sum + trade.quantity, 0),
-        buys: trades.filter((trade) => trade.buy).length,
-        sells: trades.filter((trade) => !trade.buy).length,
+        buys: trades.filter((trade) => trade.side === 'buy').length,
+        sells: trades.filter((trade) => trade.side === 'sell').length,
         open: ordered[0]?.price,
         close: ordered[ordered.length - 1]?.price,
         high: Math.max(...trades.map((trade) => trade.price)),
         low: Math.min(...trades.map((trade) => trade.price)),
       };
       for (const [field, value] of Object.entries(expected)) {
-        const stored = candle[field as keyof Candle];
+        const stored = candle[field as keyof CandleDoc];
         if (stored !== value) note(`${candle._id}.${field}: stored ${String(stored)}, from the bucket ${value}`);
       }
     }
-    const bucketIds = new Set(buckets.map((bucket) => `${bucket._id.split(':')[0]}:1s:${bucket.start}`));
+    const bucketIds = new Set(buckets.map((bucket) => candleId(bucket.company, '1s', bucket.start)));
     let sum1s = 0;
     const perMinute = new Map<string, number>();
     for (const candle of seconds.values()) {
       sum1s += candle.trades;
       if (!bucketIds.has(candle._id)) note(`${candle._id}: a 1s candle without its bucket`);
-      const minuteId = `${candle.company}:1m:${Math.floor(candle.start / 60_000) * 60_000}`;
+      const minuteId = candleId(candle.company, '1m', Math.floor(candle.start / 60_000) * 60_000);
       perMinute.set(minuteId, (perMinute.get(minuteId) ?? 0) + candle.trades);
     }
     let sum1m = 0;

@@ -1,4 +1,4 @@
-/** What liveview sends to browsers over socket.io, and what the consumer stores. */
+/** The socket.io contract: what liveview sends to browsers (read from the MongoDB layout in storage.ts). */
 
 /** A `stocks` document as the page sees it. Only `company` and `avgPrice` are guaranteed. */
 export interface StockView {
