@@ -3,6 +3,7 @@ export * from './local-stack.js';
 export * from './nginx.js';
 export * from './paths.js';
 export * from './ports.js';
+export * from './proc-stats.js';
 export * from './process.js';
 export * from './rabbitmq.js';
 export * from './services.js';

@@ -1,6 +1,6 @@
 import type { ServerToClientEvents } from '@stockmarket/common';
+import { waitFor } from '@stockmarket/stack';
 import { io, type Socket } from 'socket.io-client';
-import { waitFor } from '../wait.js';
 
 /**
  * socket.io clients through NGINX that remember when each received its snapshot (and from which

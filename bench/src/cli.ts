@@ -1,13 +1,13 @@
 /**
  * `npm run bench -- <name>... [--short]`: benchmarks on the local stack of real servers, never
- * part of the test command. Each benchmark is a module `stack/src/bench/<name>.ts` exporting
+ * part of the test command. Each benchmark is a module `bench/src/<name>.ts` exporting
  * `run(options)`; results go to bench/results/<name>.json and .md.
  */
 // Only types may be imported from this file by the benchmarks: loading it runs the suite.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { resultsDir } from '../paths.js';
+import { resultsDir } from '@stockmarket/stack';
 
 export interface BenchOptions {
   /** A quick run (seconds) instead of the full one (minutes). */

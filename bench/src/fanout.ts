@@ -18,11 +18,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalStack } from '../local-stack.js';
-import { resultsDir } from '../paths.js';
-import { waitFor } from '../wait.js';
+import { cpuTicks, LocalStack, resultsDir, rssMb, waitFor } from '@stockmarket/stack';
 import type { BenchOptions, BenchResult } from './cli.js';
-import { cpuTicks, rssMb } from './proc-stats.js';
 import { linePlot } from './svg-plot.js';
 
 const WORKER_FLAG = '--fanout-worker';

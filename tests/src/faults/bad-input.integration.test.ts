@@ -7,14 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DEAD_LETTER_QUEUE } from '@stockmarket/common';
+import { drainQueue, LocalStack, publishRaw, queueDepth, repoRoot, ServiceProcess, waitFor } from '@stockmarket/stack';
 import amqp from 'amqplib';
 import { io, type Socket } from 'socket.io-client';
 import { parse } from 'yaml';
-import { LocalStack } from '../local-stack.js';
-import { repoRoot } from '../paths.js';
-import { ServiceProcess } from '../services.js';
-import { drainQueue, publishRaw, queueDepth } from '../testing.js';
-import { waitFor } from '../wait.js';
 import { COMPANIES, devPasswords, readStoredState, recordScenario, secretsInLogs } from './ground-truth.js';
 
 let stack: LocalStack;

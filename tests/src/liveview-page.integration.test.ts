@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { LocalStack, launchBrowser, pageChanges, recordPageChanges, repoRoot, waitFor } from '@stockmarket/stack';
 import { Double, MongoClient } from 'mongodb';
 import type { Browser, Page } from 'playwright-core';
-import { LocalStack } from './local-stack.js';
-import { repoRoot } from './paths.js';
-import { launchBrowser, pageChanges, recordPageChanges } from './testing.js';
-import { waitFor } from './wait.js';
 
 // The page in headless Chromium through NGINX, two liveview replicas, the real pipeline behind.
 const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];

@@ -2,11 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { LocalStack, launchBrowser, repoRoot, waitFor } from '@stockmarket/stack';
 import type { Browser } from 'playwright-core';
-import { LocalStack } from './local-stack.js';
-import { repoRoot } from './paths.js';
-import { launchBrowser } from './testing.js';
-import { waitFor } from './wait.js';
 
 let stack: LocalStack;
 let browser: Browser;

@@ -1,9 +1,9 @@
 // Renders test-artifacts/reliability.json (written by the fault suite) as the Markdown tables of
-// docs/reliability.md: `node stack/dist/faults/report.js`.
+// docs/reliability.md: `node tests/dist/faults/report.js`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot } from '../paths.js';
+import { repoRoot } from '@stockmarket/stack';
 import type { ScenarioRecord } from './ground-truth.js';
 
 const faultColumns = ['published', 'confirmed', 'aggregated', 'deadLettered', 'lost', 'countedTwice'] as const;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { serviceEntry } from './paths.js';
+import { serviceEntry } from '@stockmarket/stack';
 
 /** Starts a service with the given environment and returns its exit code and output. */
 function start(service: 'publisher' | 'consumer' | 'liveview', env: Record<string, string>) {

@@ -8,41 +8,13 @@
 // compose.test.ts covers their logic. Initiation, elections and SCRAM users need a real
 // three-member replica set (docker compose; see docs/deployment.md).
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { TradeStore } from '@stockmarket/consumer/store.js';
+import { FerretDbServer } from '@stockmarket/stack';
 import { type Db, MongoClient } from 'mongodb';
-import { FerretDbServer } from './ferretdb.js';
-import { repoRoot } from './paths.js';
+import { loadMongoInitSetup, type Run } from './mongo-init-setup.js';
 
-type Run = (db: string, command: Record<string, unknown>) => Promise<Record<string, unknown>>;
-interface IndexPlanEntry {
-  collection: string;
-  index: { key: Record<string, number>; name: string };
-  fallback?: { name: string };
-}
-interface MongoInitSetup {
-  indexPlan(stocksCollection: string): IndexPlanEntry[];
-  ensureIndexes(run: Run, dbName: string, stocksCollection: string, log?: (line: string) => void): Promise<string[]>;
-  ensureUsers(run: Run, authDb: string, users: unknown[]): Promise<unknown>;
-  ensureReplicaSet(run: Run, config: unknown): Promise<unknown>;
-  settingsFromEnv(env: Record<string, string>): Record<string, unknown>;
-  main(
-    settings: Record<string, unknown>,
-    connect: (url: string) => Promise<Run>,
-    log?: (line: string) => void,
-    sleep?: (ms: number) => Promise<void>,
-  ): Promise<{ replicaSet: { action: string }; primary: string; users: unknown[]; warnings: string[] }>;
-}
-interface ConsumerStore {
-  TradeStore: new (
-    db: Db,
-    options: { stocksCollection: string; writeConcern: number; dedupRetentionMs: number; candle1sRetentionMs: number },
-  ) => { ensureIndexes(): Promise<string[]> };
-}
-
-const setup = createRequire(import.meta.url)(join(repoRoot, 'mongo-init', 'setup.cjs')) as MongoInitSetup;
+const setup = loadMongoInitSetup();
 
 /** The index names and keys of every collection of a database, comparable across databases. */
 async function indexSummary(db: Db): Promise<Record<string, string[]>> {
@@ -98,10 +70,6 @@ describe('mongo-init against FerretDB', () => {
   });
 
   it('creates the same indexes as the consumer does at start-up', async () => {
-    const storeUrl = pathToFileURL(join(repoRoot, 'consumer', 'dist', 'store.js')).href;
-    const { TradeStore } = (await import(storeUrl).catch((error: Error) => {
-      throw new Error(`${error.message}: build the consumer first (npx tsc --build)`);
-    })) as ConsumerStore;
     const store = new TradeStore(client.db('init_consumer'), {
       stocksCollection: 'quotes',
       writeConcern: 1,

@@ -7,16 +7,19 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UpdateMessage } from '@stockmarket/common';
+import {
+  LocalStack,
+  ProcSampler,
+  queueDepth,
+  type RabbitMqServer,
+  resultsDir,
+  ServiceProcess,
+  summarize,
+  waitFor,
+} from '@stockmarket/stack';
 import { MongoClient } from 'mongodb';
 import { io, type Socket } from 'socket.io-client';
-import { LocalStack } from '../local-stack.js';
-import { resultsDir } from '../paths.js';
-import type { RabbitMqServer } from '../rabbitmq.js';
-import { ServiceProcess } from '../services.js';
-import { queueDepth } from '../testing.js';
-import { waitFor } from '../wait.js';
 import type { BenchOptions, BenchResult } from './cli.js';
-import { ProcSampler, summarize } from './proc-stats.js';
 import { perfTestClasspath, sampleBodySize, startPerfTest } from './publisher.js';
 import { linePlot } from './svg-plot.js';
 

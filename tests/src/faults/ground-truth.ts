@@ -12,12 +12,8 @@ import {
   type TradeBucket,
   tradeIdOfKey,
 } from '@stockmarket/common';
+import { type LocalStack, queueDepth, repoRoot, ServiceProcess, waitFor } from '@stockmarket/stack';
 import { MongoClient } from 'mongodb';
-import type { LocalStack } from '../local-stack.js';
-import { repoRoot } from '../paths.js';
-import { ServiceProcess } from '../services.js';
-import { queueDepth } from '../testing.js';
-import { waitFor } from '../wait.js';
 
 export const COMPANIES = ['AAPL', 'MSFT', 'TSLA'] as const;
 

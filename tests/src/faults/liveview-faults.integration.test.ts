@@ -4,11 +4,15 @@
 // to kill.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import {
+  LocalStack,
+  launchBrowser,
+  pageChanges,
+  recordPageChanges,
+  type ServiceProcess,
+  waitFor,
+} from '@stockmarket/stack';
 import type { Browser, Page } from 'playwright-core';
-import { LocalStack } from '../local-stack.js';
-import type { ServiceProcess } from '../services.js';
-import { launchBrowser, pageChanges, recordPageChanges } from '../testing.js';
-import { waitFor } from '../wait.js';
 import { recordScenario } from './ground-truth.js';
 import { PageWatch } from './page-watch.js';
 

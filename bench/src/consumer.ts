@@ -4,14 +4,18 @@
  * stored 1 m candles account for every trade, checks the stored totals against the published
  * trades, and reports the consumer's peak RSS (VmHWM).
  */
+
+import {
+  FerretDbServer,
+  peakRssMb,
+  publishRaw,
+  RabbitMqServer,
+  ServiceProcess,
+  waitFor,
+  waitForDepth,
+} from '@stockmarket/stack';
 import { MongoClient } from 'mongodb';
-import { FerretDbServer } from '../ferretdb.js';
-import { RabbitMqServer } from '../rabbitmq.js';
-import { ServiceProcess } from '../services.js';
-import { publishRaw, waitForDepth } from '../testing.js';
-import { waitFor } from '../wait.js';
 import type { BenchOptions, BenchResult } from './cli.js';
-import { peakRssMb } from './proc-stats.js';
 
 const COMPANIES = ['AAPL', 'MSFT', 'TSLA'] as const;
 /** Event-time spacing of one company's trades: 100 trades/s per company, as a busy publisher. */

@@ -9,13 +9,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir, makeRunDir } from '../paths.js';
-import { ManagedProcess } from '../process.js';
-import { RabbitMqServer } from '../rabbitmq.js';
-import { ServiceProcess } from '../services.js';
-import { waitFor } from '../wait.js';
+import {
+  cacheDir,
+  ManagedProcess,
+  makeRunDir,
+  ProcSampler,
+  RabbitMqServer,
+  ServiceProcess,
+  waitFor,
+} from '@stockmarket/stack';
 import type { BenchOptions, BenchResult } from './cli.js';
-import { ProcSampler } from './proc-stats.js';
 
 const PERF_TEST_VERSION = '2.22.1';
 const QUEUE = 'BENCH';

@@ -9,7 +9,7 @@ import {
   storedCandles,
   storedTradeCount,
   truthCandles,
-} from './test-support.js';
+} from './trades.js';
 
 const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
 let rabbitmq: RabbitMqServer;

@@ -5,11 +5,7 @@
 // equal to what its trades give, and the page updating again.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { rssMb } from '../bench/proc-stats.js';
-import { LocalStack } from '../local-stack.js';
-import type { ServiceProcess } from '../services.js';
-import { queueDepth } from '../testing.js';
-import { waitFor } from '../wait.js';
+import { LocalStack, queueDepth, rssMb, type ServiceProcess, waitFor } from '@stockmarket/stack';
 import {
   bufferedTrades,
   COMPANIES,
