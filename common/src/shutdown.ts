@@ -1,19 +1,30 @@
 import type { Logger } from 'pino';
 import { ConfigError } from './config.js';
 
+export interface Shutdown {
+  /** Aborted when the stop begins: start-up steps that wait or retry give up at once. */
+  readonly signal: AbortSignal;
+  /**
+   * Adds a step to the stop. Steps run one after the other, the last added first (what opened
+   * last closes first); a signal during start-up runs just the steps added so far.
+   */
+  onStop(step: () => Promise<void> | void): void;
+}
+
 /**
- * Runs `stop` once on the first SIGTERM or SIGINT; a hard timer (kept below the compose
- * stop_grace_period) ends the process if a step hangs. Returns the trigger for other callers.
+ * Installed first in every service's main: the first SIGTERM or SIGINT runs the stop steps once,
+ * then exits; a hard timer (kept below the compose stop_grace_period) ends the process if a step
+ * hangs. Repeated signals are ignored (the hard timer still bounds the stop).
  */
-export function installShutdown(
-  logger: Logger,
-  stop: () => Promise<void>,
-  deadlineMs: number,
-): (reason: string) => void {
-  let started = false;
+export function installShutdown(logger: Logger, deadlineMs: number): Shutdown {
+  const steps: Array<() => Promise<void> | void> = [];
+  const controller = new AbortController();
+  const stop = async () => {
+    for (const step of steps.reverse()) await step();
+  };
   const trigger = (reason: string) => {
-    if (started) return;
-    started = true;
+    if (controller.signal.aborted) return;
+    controller.abort();
     logger.info({ reason, deadlineMs }, 'shutting down');
     const hardStop = setTimeout(() => {
       logger.error({ deadlineMs }, 'shutdown deadline passed, exiting');
@@ -32,10 +43,23 @@ export function installShutdown(
       },
     );
   };
-  // `on`: repeated signals are ignored (the hard timer still bounds the stop).
   process.on('SIGTERM', () => trigger('SIGTERM'));
   process.on('SIGINT', () => trigger('SIGINT'));
-  return trigger;
+  return {
+    signal: controller.signal,
+    onStop: (step) => {
+      steps.push(step);
+    },
+  };
+}
+
+/** Waits for `work`, but no longer than `ms`: a peer that stopped answering must not hold the exit. */
+export function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Fails fast with a clear message when configuration or start-up is wrong. */

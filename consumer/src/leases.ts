@@ -1,3 +1,4 @@
+import { AMQP_REPLY, onThrowawayChannel } from '@stockmarket/common';
 import type { ChannelModel } from 'amqplib';
 
 /** The exclusive queue whose existence on a connection means "this connection writes company X". */
@@ -9,20 +10,13 @@ export const leaseQueueName = (company: string) => `stockmarket.lease.${company}
  * loss), so a standby replica takes over without any clock or heartbeat of ours.
  */
 export async function tryAcquireLease(connection: ChannelModel, company: string): Promise<boolean> {
-  const channel = await connection.createChannel();
-  channel.on('error', () => {}); // RESOURCE_LOCKED closes the probe channel: expected
-  try {
-    await channel.assertQueue(leaseQueueName(company), {
-      exclusive: true,
-      durable: false,
-      autoDelete: false,
-      arguments: {},
-    });
-    await channel.close();
-    return true;
-  } catch {
-    return false;
-  }
+  const refused = await onThrowawayChannel(connection, (channel) =>
+    channel.assertQueue(leaseQueueName(company), { exclusive: true, durable: false, autoDelete: false, arguments: {} }),
+  );
+  if (!refused) return true;
+  // RESOURCE_LOCKED: another connection holds it. Anything else is a fault, not "taken".
+  if (refused.code === AMQP_REPLY.RESOURCE_LOCKED) return false;
+  throw new Error(`lease ${company}: ${refused.message}`);
 }
 
 /**
@@ -47,4 +41,44 @@ export function leasesToTry(
     }
   }
   return wanted;
+}
+
+/** The leases one connection holds, and for how many rounds each free one has stayed free. */
+export class LeaseRounds {
+  private readonly held = new Set<string>();
+  private readonly freeRounds = new Map<string, number>();
+
+  constructor(
+    private readonly companies: readonly string[],
+    private readonly softCap: number,
+  ) {}
+
+  get count(): number {
+    return this.held.size;
+  }
+
+  /** One round: tries the free leases `leasesToTry` picks; `onTaken` runs for each one won. */
+  async claim(
+    connection: ChannelModel,
+    stillCurrent: () => boolean,
+    onTaken: (company: string) => Promise<void>,
+  ): Promise<void> {
+    const candidates = leasesToTry(this.companies, this.held, this.freeRounds, this.softCap);
+    for (const company of this.companies) {
+      if (this.held.has(company)) continue;
+      if (!candidates.includes(company)) {
+        // Below the cap we would take it at once; count rounds it stays free (an orphan).
+        this.freeRounds.set(company, (this.freeRounds.get(company) ?? 0) + 1);
+        continue;
+      }
+      if (!(await tryAcquireLease(connection, company))) {
+        this.freeRounds.set(company, 0);
+        continue;
+      }
+      if (!stillCurrent()) return;
+      this.held.add(company);
+      this.freeRounds.delete(company);
+      await onTaken(company);
+    }
+  }
 }

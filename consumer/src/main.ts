@@ -3,6 +3,7 @@ import {
   backoffDelay,
   createLogger,
   createMetricsRegistry,
+  delay,
   exitOnStartupError,
   installShutdown,
   redactUrl,
@@ -10,8 +11,8 @@ import {
 } from '@stockmarket/common';
 import { MongoClient } from 'mongodb';
 import { loadConsumerConfig } from './config.js';
-import { Intake } from './intake.js';
 import { createConsumerMetrics } from './metrics.js';
+import { QueueConsumer } from './queue-consumer.js';
 import { TradeStore } from './store.js';
 
 const bootLogger = createLogger('consumer', 'info');
@@ -19,6 +20,8 @@ const bootLogger = createLogger('consumer', 'info');
 async function main(): Promise<void> {
   const config = loadConsumerConfig();
   const logger = createLogger('consumer', config.LOG_LEVEL);
+  // First of all: a signal during start-up (the database may be unreachable for long) stops at once.
+  const shutdown = installShutdown(logger, config.CONSUMER_SHUTDOWN_TIMEOUT_MS);
   const registry = createMetricsRegistry('consumer');
   const metrics = createConsumerMetrics(registry);
 
@@ -26,23 +29,33 @@ async function main(): Promise<void> {
     serverSelectionTimeoutMS: 5_000,
     appName: 'stockmarket-consumer',
   });
+  shutdown.onStop(() => client.close());
   const store = new TradeStore(client.db(config.MONGODB_DB), {
     stocksCollection: config.MONGODB_COLLECTION,
     writeConcern: config.MONGODB_WRITE_CONCERN,
     dedupRetentionMs: config.CONSUMER_DEDUP_RETENTION_MINUTES * 60_000,
     candle1sRetentionMs: config.CONSUMER_CANDLE_1S_RETENTION_MINUTES * 60_000,
   });
-  let intake: Intake | undefined;
-  let session: AmqpSession | undefined;
+  const queues = new QueueConsumer(config, store, logger, metrics);
+  const session = new AmqpSession(config.RABBITMQ_URL, logger, (connection) => queues.attach(connection));
   // Up before the database: /healthz answers (alive) and /readyz says 503 until intake runs.
   const ops = await startOpsServer(
     config.CONSUMER_OPS_PORT,
     config.OPS_HOST,
-    { ready: () => session?.connection !== undefined && intake?.ready === true },
+    { ready: () => session.connection !== undefined && queues.ready },
     registry,
   );
+  shutdown.onStop(() => {
+    ops.close();
+  });
+  // Stop intake, flush and ack on the channel, then close the connection.
+  shutdown.onStop(async () => {
+    await queues.stop();
+    await session.close();
+  });
+
   // The database may still be starting: keep trying, with the same backoff as the broker.
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0; !shutdown.signal.aborted; attempt++) {
     try {
       for (const warning of await store.ensureIndexes()) logger.warn(warning);
       break;
@@ -52,15 +65,11 @@ async function main(): Promise<void> {
         { err: (error as Error).message, url: redactUrl(config.MONGODB_URL), retryInMs: wait },
         'database unavailable',
       );
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await delay(wait, shutdown.signal);
     }
   }
-
-  const started = new Intake(config, store, logger, metrics);
-  intake = started;
-  session = new AmqpSession(config.RABBITMQ_URL, logger, (connection) => started.attach(connection));
+  if (shutdown.signal.aborted) return;
   session.start();
-  const running = session;
   logger.info({ queues: config.QUEUES, batchSize: config.BATCH_SIZE, opsPort: ops.port }, 'consumer started');
 
   const sweeper = setInterval(() => {
@@ -69,18 +78,7 @@ async function main(): Promise<void> {
       (error: Error) => logger.warn({ err: error.message }, 'retention sweep failed'),
     );
   }, 60_000);
-
-  installShutdown(
-    logger,
-    async () => {
-      clearInterval(sweeper);
-      await started.stop();
-      await running.close();
-      await client.close();
-      ops.close();
-    },
-    config.CONSUMER_SHUTDOWN_TIMEOUT_MS,
-  );
+  shutdown.onStop(() => clearInterval(sweeper));
 }
 
 main().catch((error: unknown) => exitOnStartupError(bootLogger, error));

@@ -8,7 +8,6 @@ import {
   encodeBucketTrade,
   type HistoryDoc,
   historyId,
-  indexPlan,
   type SecondEntry,
   type StockDoc,
   secondKey,
@@ -16,15 +15,7 @@ import {
   type TradeBucket,
   tradeIdOfKey,
 } from '@stockmarket/common';
-import {
-  type Collection,
-  type Db,
-  Double,
-  MongoBulkWriteError,
-  MongoServerError,
-  type OptionalUnlessRequiredId,
-  type WriteConcernSettings,
-} from 'mongodb';
+import { type Collection, type Db, Double, type WriteConcernSettings } from 'mongodb';
 import {
   candleFromSeconds,
   candleFromTrades,
@@ -36,6 +27,8 @@ import {
   type TradeRecord,
   windowStart,
 } from './aggregate.js';
+import { ensureIndexes } from './indexes.js';
+import { insertNew, isDuplicateKeyError } from './insert-new.js';
 
 export interface StoreOptions {
   readonly stocksCollection: string;
@@ -81,22 +74,8 @@ export class TradeStore {
   }
 
   /** The contract's indexes (the same list mongo-init creates); idempotent, run at every start. */
-  async ensureIndexes(): Promise<string[]> {
-    const warnings: string[] = [];
-    for (const { collection, index, fallback, optional } of indexPlan(collectionNames(this.options.stocksCollection))) {
-      const { key, ...options } = index;
-      try {
-        await this.db.collection(collection).createIndex({ ...key }, options);
-      } catch (error) {
-        if (!(error instanceof MongoServerError) || (!fallback && !optional)) throw error;
-        warnings.push(`${collection}.${index.name}: ${error.message}${fallback ? `; using ${fallback.name}` : ''}`);
-        if (fallback) {
-          const { key: fallbackKey, ...fallbackOptions } = fallback;
-          await this.db.collection(collection).createIndex({ ...fallbackKey }, fallbackOptions);
-        }
-      }
-    }
-    return warnings;
+  ensureIndexes(): Promise<string[]> {
+    return ensureIndexes(this.db, collectionNames(this.options.stocksCollection));
   }
 
   async writeBatch(company: string, trades: readonly TradeRecord[], now = Date.now()): Promise<WriteResult> {
@@ -255,29 +234,8 @@ export class TradeStore {
   }
 }
 
-/**
- * Inserts documents with `ordered: false`; returns the indexes of those whose `_id` exists
- * already (the caller updates them instead). Other errors are thrown.
- */
-async function insertNew<T extends { _id: string }>(collection: Collection<T>, docs: readonly T[]): Promise<number[]> {
-  if (docs.length === 0) return [];
-  try {
-    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
-    return [];
-  } catch (error) {
-    if (!(error instanceof MongoBulkWriteError)) throw error;
-    const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-    if (writeErrors.length === 0 || writeErrors.some((entry) => entry.code !== 11000)) throw error;
-    return writeErrors.map((entry) => entry.index);
-  }
-}
-
 function dedupeById(trades: readonly TradeRecord[]): TradeRecord[] {
   const seen = new Map<string, TradeRecord>();
   for (const trade of trades) if (!seen.has(trade.id)) seen.set(trade.id, trade);
   return [...seen.values()];
-}
-
-export function isDuplicateKeyError(error: unknown): boolean {
-  return error instanceof MongoServerError && error.code === 11000;
 }

@@ -9,6 +9,8 @@ const bootLogger = createLogger('liveview', 'info');
 async function main(): Promise<void> {
   const config = loadLiveviewConfig();
   const logger = createLogger('liveview', config.LOG_LEVEL).child({ replica: config.LIVEVIEW_REPLICA_NAME });
+  // First of all: a signal during start-up stops what has started so far, at once.
+  const shutdown = installShutdown(logger, config.LIVEVIEW_SHUTDOWN_TIMEOUT_MS);
   const registry = createMetricsRegistry('liveview');
   const client = new MongoClient(config.MONGODB_URL, {
     serverSelectionTimeoutMS: 2_000,
@@ -45,17 +47,13 @@ async function main(): Promise<void> {
   const address = http.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : config.PORT }, 'liveview listening');
 
-  installShutdown(
-    logger,
-    async () => {
-      const io = server?.io;
-      // Closes every socket, the engine and the HTTP server.
-      await new Promise<void>((resolve) => (io ? io.close(() => resolve()) : resolve()));
-      await feed.stop();
-      await client.close();
-    },
-    config.LIVEVIEW_SHUTDOWN_TIMEOUT_MS,
-  );
+  shutdown.onStop(async () => {
+    const io = server?.io;
+    // Closes every socket, the engine and the HTTP server.
+    await new Promise<void>((resolve) => (io ? io.close(() => resolve()) : resolve()));
+    await feed.stop();
+    await client.close();
+  });
 }
 
 main().catch((error: unknown) => exitOnStartupError(bootLogger, error));

@@ -3,7 +3,7 @@ import type { ConfirmedPublisher } from './confirmed-publisher.js';
 import type { Pacer } from './pacer.js';
 import type { TradeSimulator } from './simulator.js';
 
-export interface GeneratorOptions {
+export interface PublishingLoopOptions {
   readonly simulator: TradeSimulator;
   readonly publisher: ConfirmedPublisher;
   readonly pacer: Pacer;
@@ -14,17 +14,17 @@ export interface GeneratorOptions {
 }
 
 /**
- * The generation loop: each turn releases the trades that are due and fit in the confirm window,
+ * The paced publishing loop: each turn generates and releases the trades that are due and fit in the confirm window,
  * then sleeps until the next one is due (one timer per turn, never one per message). While the
  * publisher is disconnected or blocked it waits, and the pacer re-bases afterwards so that the
  * outage does not turn into a burst.
  */
-export class TradeGenerator {
+export class PublishingLoop {
   private stopping = false;
   private count = 0;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly options: GeneratorOptions) {}
+  constructor(private readonly options: PublishingLoopOptions) {}
 
   get generated(): number {
     return this.count;
@@ -35,10 +35,10 @@ export class TradeGenerator {
     return this.running;
   }
 
-  /** Stops generating; resolves once the current turn has ended. */
+  /** Stops generating; resolves once the current turn has ended (a failure is start()'s to report). */
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.running;
+    if (this.running) await Promise.allSettled([this.running]);
   }
 
   private async loop(): Promise<void> {

@@ -1,0 +1,236 @@
+import { declareDeadLetterTopology, declareQueue, type Logger } from '@stockmarket/common';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { TradeRecord } from './aggregate.js';
+import { BatchWriter } from './batch-writer.js';
+import { Batcher } from './batcher.js';
+import type { ConsumerConfig } from './config.js';
+import { DatabaseHealth } from './database-health.js';
+import { parkMessage, reasonKind } from './dead-letter.js';
+import { readDelivery } from './delivery.js';
+import { LeaseRounds } from './leases.js';
+import type { ConsumerMetrics } from './metrics.js';
+import type { TradeStore } from './store.js';
+
+/** The channels of one broker connection, and the leases and consumers begun on them. */
+interface Attachment {
+  readonly connection: ChannelModel;
+  readonly channel: Channel;
+  readonly deadLetters: ConfirmChannel;
+  readonly leases: LeaseRounds;
+  readonly consumerTags: Map<string, string>;
+  leaseTimer?: NodeJS.Timeout;
+}
+
+interface Pending {
+  readonly record: TradeRecord;
+  readonly message: ConsumeMessage;
+  readonly attachment: Attachment;
+}
+
+/**
+ * Reads the company queues (directly, or those whose write lease this replica holds), dead-letters
+ * what fails validation, batches the rest per company and acks a batch only after the database
+ * acknowledged its write.
+ */
+export class QueueConsumer {
+  private current: Attachment | undefined;
+  private readonly batcher: Batcher<Pending>;
+  private readonly flushes = new Map<string, Promise<void>>();
+  private readonly flushTimer: NodeJS.Timeout;
+  private readonly companies: ReadonlySet<string>;
+  private readonly health: DatabaseHealth;
+  private readonly writer: BatchWriter;
+  private stopping = false;
+
+  constructor(
+    private readonly config: ConsumerConfig,
+    store: TradeStore,
+    private readonly logger: Logger,
+    private readonly metrics: ConsumerMetrics,
+  ) {
+    this.batcher = new Batcher(config.BATCH_SIZE, config.CONSUMER_FLUSH_INTERVAL_MS);
+    this.companies = new Set(config.COMPANIES);
+    this.health = new DatabaseHealth(() => store.ping(), logger);
+    this.writer = new BatchWriter(store, config.CONSUMER_WRITE_CONCURRENCY, this.health, metrics, logger);
+    const tick = Math.max(10, Math.min(100, Math.floor(config.CONSUMER_FLUSH_INTERVAL_MS / 4)));
+    this.flushTimer = setInterval(() => {
+      for (const [company, items] of this.batcher.takeDue(Date.now())) this.scheduleFlush(company, items);
+    }, tick);
+  }
+
+  /**
+   * The one rule for everything begun on a channel (a delivery, a batch, a lease, a consumer): it
+   * may act on that channel (ack, dead-letter, consume) only while the channel is still the
+   * current one. A closed channel's unacked deliveries go back to the broker, which redelivers
+   * them to the next channel or another replica; whatever was begun on it is dropped.
+   */
+  private isCurrent(attachment: Attachment | undefined): attachment is Attachment {
+    return attachment !== undefined && attachment === this.current;
+  }
+
+  get ready(): boolean {
+    return this.current !== undefined && this.health.healthy && !this.stopping;
+  }
+
+  /** Set-up on every (re)connection: topology, channels, then intake (directly or by lease). */
+  async attach(connection: ChannelModel): Promise<void> {
+    await declareDeadLetterTopology(connection, this.logger);
+    for (const queue of this.config.QUEUES) await declareQueue(connection, queue, {}, this.logger);
+    const deadLetters = await connection.createConfirmChannel();
+    const channel = await connection.createChannel();
+    await channel.prefetch(this.config.CONSUMER_PREFETCH);
+    const attachment: Attachment = {
+      connection,
+      channel,
+      deadLetters,
+      leases: new LeaseRounds(this.config.QUEUES, this.config.CONSUMER_MAX_LEASES),
+      consumerTags: new Map(),
+    };
+    const onClose = () => this.detach(attachment);
+    channel.on('close', onClose);
+    deadLetters.on('close', onClose);
+    channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'channel error'));
+    deadLetters.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'dead-letter channel error'));
+    this.current = attachment;
+    if (!this.config.CONSUMER_LEASES) {
+      for (const queue of this.config.QUEUES) await this.consume(attachment, queue);
+      return;
+    }
+    await this.claimLeases(attachment);
+    attachment.leaseTimer = setInterval(() => {
+      this.claimLeases(attachment).catch((error: Error) =>
+        this.logger.warn({ err: error.message }, 'lease round failed'),
+      );
+    }, this.config.CONSUMER_LEASE_RETRY_MS);
+  }
+
+  private async claimLeases(attachment: Attachment): Promise<void> {
+    if (!this.isCurrent(attachment) || this.stopping) return;
+    await attachment.leases.claim(
+      attachment.connection,
+      () => this.isCurrent(attachment),
+      async (company) => {
+        this.metrics.leases.set(attachment.leases.count);
+        this.logger.info({ company }, 'took the write lease; consuming');
+        await this.consume(attachment, company);
+      },
+    );
+  }
+
+  private async consume(attachment: Attachment, queue: string): Promise<void> {
+    if (!this.isCurrent(attachment) || this.stopping) return;
+    const { consumerTag } = await attachment.channel.consume(queue, (message) => {
+      if (message) {
+        this.onMessage(attachment, queue, message);
+        return;
+      }
+      this.logger.warn({ queue }, 'consumer cancelled by the broker; reconnecting');
+      this.closeConnection(attachment.connection);
+    });
+    attachment.consumerTags.set(queue, consumerTag);
+  }
+
+  private detach(attachment: Attachment): void {
+    if (!this.isCurrent(attachment)) return;
+    this.current = undefined;
+    clearInterval(attachment.leaseTimer);
+    this.metrics.leases.set(0);
+    const dropped = this.batcher.clear();
+    this.metrics.buffered.dec(dropped);
+    if (dropped > 0) this.logger.warn({ dropped }, 'channel closed; unacked trades will be redelivered');
+    // A channel can die alone (a protocol error); without it the leases would be held idle.
+    this.closeConnection(attachment.connection);
+  }
+
+  private closeConnection(connection: ChannelModel): void {
+    connection.close().catch((error: Error) => this.logger.debug({ err: error.message }, 'connection already closed'));
+  }
+
+  private onMessage(attachment: Attachment, queue: string, message: ConsumeMessage): void {
+    this.metrics.consumed.inc({ queue });
+    const timestamp = message.properties.timestamp as number | undefined;
+    const delivery = readDelivery(queue, message.content, this.companies, timestamp);
+    if (!delivery.ok) {
+      this.deadLetter(attachment, queue, message, delivery.reason);
+      return;
+    }
+    this.metrics.buffered.inc();
+    const full = this.batcher.add(queue, { record: delivery.record, message, attachment }, Date.now());
+    if (full) this.scheduleFlush(queue, full);
+  }
+
+  /** Parks a bad message with its reason in the dead-letter queue, then acks the original. */
+  private deadLetter(attachment: Attachment, queue: string, message: ConsumeMessage, reason: string): void {
+    if (!this.isCurrent(attachment)) return;
+    this.logger.warn({ queue, reason: reason.slice(0, 300), bytes: message.content.length }, 'dead-lettering message');
+    parkMessage(attachment.deadLetters, queue, message, reason).then(
+      () => {
+        if (!this.isCurrent(attachment)) return;
+        attachment.channel.ack(message);
+        this.metrics.deadLettered.inc({ queue, reason: reasonKind(reason) });
+        this.metrics.acked.inc({ queue });
+      },
+      (error: Error) => {
+        // Not parked: left unacked, it comes back after a reconnect and is tried again.
+        if (this.isCurrent(attachment)) this.logger.error({ queue, err: error.message }, 'dead-letter publish failed');
+      },
+    );
+  }
+
+  private scheduleFlush(company: string, items: Pending[]): void {
+    const previous = this.flushes.get(company) ?? Promise.resolve();
+    // A failed flush must not stall the company's chain: its messages stay unacked and come back
+    // with the next channel, which is closed here so that they do.
+    const next = previous
+      .then(() => this.flush(company, items))
+      .catch((error: Error) => {
+        this.logger.error({ company, err: error.message }, 'flush failed; reopening the channel');
+        if (this.current) this.closeConnection(this.current.connection);
+      });
+    this.flushes.set(company, next);
+  }
+
+  /** Writes a batch until the database takes it (or its channel died), then acks it. */
+  private async flush(company: string, items: Pending[]): Promise<void> {
+    const attachment = items[0]?.attachment;
+    let written = false;
+    try {
+      written = await this.writer.write(
+        company,
+        items.map((item) => item.record),
+        () => this.isCurrent(attachment),
+      );
+    } finally {
+      this.metrics.buffered.dec(items.length);
+    }
+    if (!written || !this.isCurrent(attachment)) return;
+    for (const item of items) attachment.channel.ack(item.message);
+    this.metrics.acked.inc({ queue: company }, items.length);
+  }
+
+  /** SIGTERM: stop intake, flush every partial batch, wait for the acks. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.flushTimer);
+    this.health.stop();
+    const attachment = this.current;
+    if (attachment) {
+      clearInterval(attachment.leaseTimer);
+      for (const tag of attachment.consumerTags.values()) {
+        await attachment.channel.cancel(tag).catch((error: Error) => this.ended('cancel', error));
+      }
+    }
+    for (const [company, items] of this.batcher.takeAll()) this.scheduleFlush(company, items);
+    await Promise.all(this.flushes.values());
+    if (!attachment || !this.isCurrent(attachment)) return;
+    this.current = undefined;
+    await attachment.deadLetters.waitForConfirms().catch((error: Error) => this.ended('dead-letter confirms', error));
+    await attachment.channel.close().catch((error: Error) => this.ended('channel close', error));
+    await attachment.deadLetters.close().catch((error: Error) => this.ended('dead-letter channel close', error));
+  }
+
+  /** A step of the stop met a channel the broker or the network closed first: nothing left to do there. */
+  private ended(step: string, error: Error): void {
+    this.logger.warn({ step, err: error.message }, 'channel gone during shutdown');
+  }
+}

@@ -1,0 +1,33 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export function createPublisherMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    published: new Counter({ name: 'publisher_published_total', help: 'Trades published (first sends)', registers }),
+    confirmed: new Counter({ name: 'publisher_confirmed_total', help: 'Trades confirmed by the broker', registers }),
+    nacked: new Counter({ name: 'publisher_nacked_total', help: 'Publishes nacked by the broker', registers }),
+    republished: new Counter({
+      name: 'publisher_republished_total',
+      help: 'Trades sent again after a nack or a lost channel',
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'publisher_in_flight',
+      help: 'Unconfirmed trades (sent or waiting to be resent)',
+      registers,
+    }),
+    rate: new Gauge({
+      name: 'publisher_confirmed_rate',
+      help: 'Confirmed trades per second over the last seconds',
+      registers,
+    }),
+    target: new Gauge({ name: 'publisher_target_rate', help: 'Configured trades per second', registers }),
+    blocked: new Gauge({
+      name: 'publisher_blocked',
+      help: '1 while the broker blocks publishing (memory or disk alarm): generation is paused',
+      registers,
+    }),
+  };
+}
+
+export type PublisherMetrics = ReturnType<typeof createPublisherMetrics>;
