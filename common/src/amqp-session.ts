@@ -1,21 +1,13 @@
-import { EventEmitter } from 'node:events';
 import amqp, { type ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, delay } from './backoff.js';
 import { redactUrl } from './logger.js';
 
-export interface AmqpSessionEvents {
-  /** A fresh connection; the listener sets up channels. Throwing closes it and retries. */
-  connected: [connection: ChannelModel];
-  /** The connection is gone; channels from it are dead, unacked deliveries will be redelivered. */
-  lost: [error: Error | undefined];
-}
-
 /**
  * One AMQP connection per process that comes back by itself: capped exponential backoff with
- * jitter between attempts, and the `connected` listener re-runs the set-up on each new connection.
+ * jitter between attempts, and `setup` runs again on each new connection.
  */
-export class AmqpSession extends EventEmitter<AmqpSessionEvents> {
+export class AmqpSession {
   private current: ChannelModel | undefined;
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
@@ -25,9 +17,7 @@ export class AmqpSession extends EventEmitter<AmqpSessionEvents> {
     private readonly logger: Logger,
     private readonly setup: (connection: ChannelModel) => Promise<void>,
     private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
-  ) {
-    super();
-  }
+  ) {}
 
   get connection(): ChannelModel | undefined {
     return this.current;
@@ -53,15 +43,13 @@ export class AmqpSession extends EventEmitter<AmqpSessionEvents> {
         this.current = connection;
         attempt = 0;
         this.logger.info({ url: redactUrl(this.url) }, 'connected to RabbitMQ');
-        this.emit('connected', connection);
         const error = await closed;
         this.current = undefined;
         if (this.stopping.signal.aborted) break;
         this.logger.warn({ err: error?.message }, 'lost RabbitMQ connection');
-        this.emit('lost', error);
       } catch (error) {
         this.current = undefined;
-        await connection?.close().catch(() => {});
+        if (connection) await this.closeQuietly(connection);
         if (this.stopping.signal.aborted) break;
         const wait = backoffDelay(attempt++, this.backoff);
         this.logger.warn({ err: (error as Error).message, attempt, retryInMs: wait }, 'RabbitMQ unavailable, retrying');
@@ -75,7 +63,12 @@ export class AmqpSession extends EventEmitter<AmqpSessionEvents> {
     this.stopping.abort();
     const connection = this.current;
     this.current = undefined;
-    await connection?.close().catch(() => {});
+    if (connection) await this.closeQuietly(connection);
     await this.running;
+  }
+
+  /** Closing a connection that is failing or already closed: nothing to do but note it. */
+  private async closeQuietly(connection: ChannelModel): Promise<void> {
+    await connection.close().catch((error: Error) => this.logger.debug({ err: error.message }, 'connection close'));
   }
 }

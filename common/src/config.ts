@@ -45,13 +45,7 @@ export const envBool = (fallback: boolean) =>
 
 export const envUrl = (protocols: readonly string[], fallback?: string) => {
   const url = z.string().refine(
-    (value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    },
+    (value) => URL.canParse(value) && protocols.includes(new URL(value).protocol),
     `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
   );
   return fallback === undefined ? url : url.default(fallback);

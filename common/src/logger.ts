@@ -16,11 +16,8 @@ export function createLogger(service: string, level: string): Logger {
 
 /** Hides the password of a URL for logs. */
 export function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '[unparseable url]';
-  }
+  if (!URL.canParse(raw)) return '[unparseable url]';
+  const url = new URL(raw);
+  if (url.password) url.password = '***';
+  return url.toString();
 }

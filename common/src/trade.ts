@@ -11,7 +11,7 @@ export const companySchema = z
   .regex(/^[A-Z0-9.-]+$/, 'company must be an upper-case ticker');
 
 /** Trade ids become MongoDB field names, so they are restricted to characters safe there. */
-export const tradeIdSchema = z
+const tradeIdSchema = z
   .string()
   .min(1)
   .max(64)

@@ -17,7 +17,7 @@ export interface BatchSummary {
 }
 
 /** Trades in event-time order, ties broken by id, so every replica orders them the same way. */
-export function byTime(a: TradeRecord, b: TradeRecord): number {
+function byTime(a: TradeRecord, b: TradeRecord): number {
   return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 

@@ -10,7 +10,7 @@ import {
 } from '@stockmarket/common';
 import { z } from 'zod';
 
-export const consumerConfigShape = {
+const consumerConfigShape = {
   RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://consumer:consumer-dev-password@localhost:5672/stockmarket'),
   MONGODB_URL: envUrl(['mongodb:', 'mongodb+srv:'], 'mongodb://localhost:27017/?replicaSet=rs0'),
   MONGODB_DB: z

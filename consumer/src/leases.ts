@@ -9,7 +9,7 @@ export const leaseQueueName = (company: string) => `stockmarket.lease.${company}
  * connection only, and the broker deletes it when that connection dies (crash, kill -9, network
  * loss), so a standby replica takes over without any clock or heartbeat of ours.
  */
-export async function tryAcquireLease(connection: ChannelModel, company: string): Promise<boolean> {
+async function tryAcquireLease(connection: ChannelModel, company: string): Promise<boolean> {
   const refused = await onThrowawayChannel(connection, (channel) =>
     channel.assertQueue(leaseQueueName(company), { exclusive: true, durable: false, autoDelete: false, arguments: {} }),
   );

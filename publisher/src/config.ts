@@ -29,7 +29,7 @@ const symbolParamsSchema = z
   })
   .default({});
 
-export const publisherConfigShape = {
+const publisherConfigShape = {
   RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://publisher:publisher-dev-password@localhost:5672/stockmarket'),
   COMPANIES: companyListSchema.default([...DEFAULT_COMPANIES]),
   /** Milliseconds between two trades of one company, as in the original publisher. */

@@ -10,7 +10,7 @@ export function setInterruptHandler(handler: () => Promise<void>): void {
   onInterrupt = handler;
 }
 
-export function killAll(): void {
+function killAll(): void {
   for (const child of live) child.killNow();
 }
 

@@ -7,9 +7,9 @@ import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
 import { waitFor } from './wait.js';
 
-export const RABBITMQ_VHOST = 'stockmarket';
+const RABBITMQ_VHOST = 'stockmarket';
 /** Development credentials from rabbitmq/definitions.json (see README: not for production). */
-export const RABBITMQ_USERS = {
+const RABBITMQ_USERS = {
   admin: 'admin-dev-password',
   publisher: 'publisher-dev-password',
   consumer: 'consumer-dev-password',

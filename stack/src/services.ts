@@ -99,7 +99,7 @@ export class ServiceProcess {
   }
 }
 
-export function sumMetric(text: string, name: string): number {
+function sumMetric(text: string, name: string): number {
   let total = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
