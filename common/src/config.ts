@@ -44,10 +44,12 @@ export const envBool = (fallback: boolean) =>
     .default(fallback);
 
 export const envUrl = (protocols: readonly string[], fallback?: string) => {
-  const url = z.string().refine(
-    (value) => URL.canParse(value) && protocols.includes(new URL(value).protocol),
-    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
-  );
+  const url = z
+    .string()
+    .refine(
+      (value) => URL.canParse(value) && protocols.includes(new URL(value).protocol),
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
   return fallback === undefined ? url : url.default(fallback);
 };
 
