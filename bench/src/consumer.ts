@@ -5,6 +5,7 @@
  * trades, and reports the consumer's peak RSS (VmHWM).
  */
 
+import { type CandleDoc, collectionNames, DEFAULT_DATABASE } from '@stockmarket/common';
 import {
   FerretDbServer,
   peakRssMb,
@@ -69,7 +70,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
       { label: 'consumer-bench' },
     );
     const ready = performance.now();
-    const candles = client.db('stockmarket').collection('candles');
+    const candles = client.db(DEFAULT_DATABASE).collection<CandleDoc>(collectionNames().candles);
     let stored = 0;
     let lastLog = Date.now();
     await waitFor(
@@ -97,7 +98,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
     // Correctness of what was measured: per company, 1 s and 1 m candles add up to the trades.
     const problems: string[] = [];
     for (const [company, want] of expected) {
-      for (const interval of ['1s', '1m']) {
+      for (const interval of ['1s', '1m'] as const) {
         const docs = await candles.find({ company, interval }).toArray();
         const got: Totals = { trades: 0, volume: 0, buys: 0 };
         for (const doc of docs) {
@@ -110,7 +111,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
         }
       }
     }
-    const stocks = await client.db('stockmarket').collection('stocks').countDocuments();
+    const stocks = await client.db(DEFAULT_DATABASE).collection(collectionNames().stocks).countDocuments();
     if (stocks !== COMPANIES.length) problems.push(`${stocks} stocks documents`);
     const rate = total / seconds;
     const drainRate = total / drainSeconds;

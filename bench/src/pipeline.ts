@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { UpdateMessage } from '@stockmarket/common';
+import { type CandleDoc, collectionNames, DEFAULT_DATABASE, type UpdateMessage } from '@stockmarket/common';
 import {
   LocalStack,
   ProcSampler,
@@ -128,7 +128,7 @@ export async function runPipelineSteps(
         });
       }
     });
-    const candles = mongo.db('stockmarket').collection('candles');
+    const candles = mongo.db(DEFAULT_DATABASE).collection<CandleDoc>(collectionNames().candles);
     const storedTrades = async () => {
       const docs = await candles.find({ interval: '1m' }, { projection: { trades: 1 } }).toArray();
       return docs.reduce((sum, doc) => sum + (Number(doc.trades) || 0), 0);

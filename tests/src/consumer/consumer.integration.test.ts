@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { type CandleDoc, collectionNames, type HistoryDoc } from '@stockmarket/common';
 import {
   drainQueue,
   FerretDbServer,
@@ -126,7 +127,7 @@ test('a known set of trades gives exactly the expected stocks, history and 1 s /
     assert.deepEqual([stock.lastPrice, stock.batchSize, stock.volume, stock.lastTradeAt], [10.25, 4, 8, T + 1600]);
     assert.equal(await db.collection('stocks').countDocuments({ avgPrice: { $type: 'double' } }), 1, 'a double');
 
-    const history = await db.collection('stock_history').find({}).sort({ to: 1 }).toArray();
+    const history = await db.collection<HistoryDoc>(collectionNames().history).find({}).sort({ to: 1 }).toArray();
     assert.deepEqual(
       history.map((entry) => [entry.company, entry.count, entry.avgPrice, entry.from, entry.to]),
       [
@@ -135,7 +136,9 @@ test('a known set of trades gives exactly the expected stocks, history and 1 s /
       ],
     );
 
-    const candles = new Map((await db.collection('candles').find({}).toArray()).map((doc) => [String(doc._id), doc]));
+    const candles = new Map(
+      (await db.collection<CandleDoc>(collectionNames().candles).find({}).toArray()).map((doc) => [doc._id, doc]),
+    );
     const second59 = T - 500;
     const minute30 = T - 59_500;
     const expected = {

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { CandleView, SnapshotMessage, StockView, UpdateMessage } from '@stockmarket/common';
+import {
+  type CandleView,
+  collectionNames,
+  type SnapshotMessage,
+  type StockView,
+  type UpdateMessage,
+} from '@stockmarket/common';
 import { FerretDbServer, ServiceProcess, waitFor } from '@stockmarket/stack';
 import { type Collection, Double, MongoClient } from 'mongodb';
 import { io as connect } from 'socket.io-client';
@@ -40,7 +46,7 @@ before(async () => {
   client = new MongoClient(mongo.url, { serverSelectionTimeoutMS: 5_000 });
   const db = client.db('stockmarket');
   stocks = db.collection('stocks');
-  candles = db.collection('candles');
+  candles = db.collection(collectionNames().candles);
   await stocks.insertMany([
     { company: 'AAPL', avgPrice: new Double(190), lastPrice: 191, vwap: 190.5, batchSize: 4, lastTradeAt: now - 600 },
     // The original contract: a consumer that writes nothing but company and avgPrice.
