@@ -20,11 +20,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuTicks, LocalStack, resultsDir, rssMb, waitFor } from '@stockmarket/stack';
 import type { BenchOptions, BenchResult } from './cli.js';
-import { linePlot } from './svg-plot.js';
+import { Latencies } from './latency.js';
+import { linePlot } from './plot.js';
 
 const WORKER_FLAG = '--fanout-worker';
 const PER_ADDRESS = 200;
-const MAX_MS = 60_000;
 
 type Command =
   | { type: 'connect'; url: string; count: number; firstAddress: number }
@@ -33,7 +33,7 @@ type Command =
   | { type: 'close' };
 type Reply =
   | { type: 'connected'; connected: number; failed: number }
-  | { type: 'report'; fanout: number[]; endToEnd: number[]; received: number; connected: number; disconnects: number }
+  | { type: 'report'; fanout: string; endToEnd: string; received: number; connected: number; disconnects: number }
   | { type: 'closed' };
 
 interface Figures {
@@ -61,7 +61,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   const one = await measure(1, short ? [1000, 5000] : [625, 1000, 1250, 2500, 5000], seconds, log);
   const two = await measure(2, [1000, 5000], seconds, log);
   const results = [...one, ...two];
-  writeFileSync(join(resultsDir, 'fanout-latency.svg'), fanoutPlot(results));
+  writeFileSync(join(resultsDir, 'fanout-latency.svg'), await fanoutPlot(results));
   return { name: 'fanout', data: { seconds, results }, markdown: markdown(results, short) };
 }
 
@@ -117,18 +117,14 @@ async function measure(
       const window = (Date.now() - startedAt) / 1000;
       const cpu = ((ticks() - cpuBefore) / 100 / window) * 100;
       const reports = await Promise.all(workers.map((worker) => worker.ask({ type: 'report' }, 'report', 60_000)));
-      const fanout = new Array<number>(MAX_MS + 1).fill(0);
-      const endToEnd = new Array<number>(MAX_MS + 1).fill(0);
+      const fanout = Latencies.create();
+      const endToEnd = Latencies.create();
       let received = 0;
       let disconnects = 0;
       for (const report of reports) {
         if (report.type !== 'report') continue;
-        report.fanout.forEach((count, ms) => {
-          fanout[ms] = (fanout[ms] ?? 0) + count;
-        });
-        report.endToEnd.forEach((count, ms) => {
-          endToEnd[ms] = (endToEnd[ms] ?? 0) + count;
-        });
+        fanout.add(Latencies.decode(report.fanout));
+        endToEnd.add(Latencies.decode(report.endToEnd));
         received += report.received;
         disconnects += report.disconnects;
       }
@@ -139,13 +135,8 @@ async function measure(
         seconds: Number(window.toFixed(1)),
         updatesPerClientPerSecond: Number((received / Math.max(1, connected) / window).toFixed(2)),
         messagesReceived: received,
-        fanoutMs: {
-          p50: percentile(fanout, 0.5),
-          p90: percentile(fanout, 0.9),
-          p99: percentile(fanout, 0.99),
-          max: percentile(fanout, 1),
-        },
-        endToEndMs: { p50: percentile(endToEnd, 0.5), p99: percentile(endToEnd, 0.99) },
+        fanoutMs: (({ p50, p90, p99, max }) => ({ p50, p90, p99, max }))(fanout.summary()),
+        endToEndMs: (({ p50, p99 }) => ({ p50, p99 }))(endToEnd.summary()),
         replicaCpuPercent: Number(cpu.toFixed(1)),
         replicaRssMb: Number(rss().toFixed(0)),
         replicaRssPeakMb: Number(rssPeak.toFixed(0)),
@@ -168,7 +159,7 @@ async function measure(
 }
 
 /** Delivery delay against the number of clients, one line per percentile and replica count. */
-export function fanoutPlot(results: readonly Figures[]): string {
+export function fanoutPlot(results: readonly Figures[]): Promise<string> {
   const series = (replicas: number, key: 'p50' | 'p99') => ({
     label: `${key}, ${replicas} replica${replicas > 1 ? 's' : ''}`,
     points: results.filter((r) => r.replicas === replicas).map((r) => [r.clients, r.fanoutMs[key]] as const),
@@ -198,18 +189,6 @@ function markdown(results: readonly Figures[], short: boolean): string {
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
-}
-
-function percentile(histogram: readonly number[], p: number): number {
-  const total = histogram.reduce((sum, count) => sum + count, 0);
-  if (total === 0) return Number.NaN;
-  const rank = Math.max(1, Math.ceil(total * p));
-  let seen = 0;
-  for (let ms = 0; ms < histogram.length; ms++) {
-    seen += histogram[ms] ?? 0;
-    if (seen >= rank) return ms;
-  }
-  return histogram.length - 1;
 }
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -251,14 +230,10 @@ async function runWorker(): Promise<void> {
   const { io } = await import('socket.io-client');
   type ClientSocket = ReturnType<typeof io>;
   let sockets: ClientSocket[] = [];
-  let fanout = new Uint32Array(MAX_MS + 1);
-  let endToEnd = new Uint32Array(MAX_MS + 1);
+  let fanout = Latencies.create();
+  let endToEnd = Latencies.create();
   let received = 0;
   let disconnects = 0;
-  const count = (histogram: Uint32Array, ms: number) => {
-    const bucket = Math.min(MAX_MS, Math.max(0, Math.round(ms)));
-    histogram[bucket] = (histogram[bucket] ?? 0) + 1;
-  };
   process.on('message', async (command: Command) => {
     switch (command.type) {
       case 'connect': {
@@ -281,9 +256,9 @@ async function runWorker(): Promise<void> {
             socket.on('update', (message: { sentAt?: number; stocks: { lastTradeAt?: number }[] }) => {
               const now = Date.now();
               received++;
-              if (message.sentAt) count(fanout, now - message.sentAt);
+              if (message.sentAt) fanout.record(now - message.sentAt);
               const newest = Math.max(0, ...message.stocks.map((stock) => stock.lastTradeAt ?? 0));
-              if (newest > 0) count(endToEnd, now - newest);
+              if (newest > 0) endToEnd.record(now - newest);
             });
             socket.on('disconnect', () => disconnects++);
             sockets.push(socket);
@@ -298,16 +273,16 @@ async function runWorker(): Promise<void> {
         break;
       }
       case 'reset':
-        fanout = new Uint32Array(MAX_MS + 1);
-        endToEnd = new Uint32Array(MAX_MS + 1);
+        fanout = Latencies.create();
+        endToEnd = Latencies.create();
         received = 0;
         disconnects = 0;
         break;
       case 'report':
         process.send?.({
           type: 'report',
-          fanout: [...fanout],
-          endToEnd: [...endToEnd],
+          fanout: fanout.encode(),
+          endToEnd: endToEnd.encode(),
           received,
           connected: sockets.filter((socket) => socket.connected).length,
           disconnects,

@@ -14,14 +14,14 @@ import {
   type RabbitMqServer,
   resultsDir,
   ServiceProcess,
-  summarize,
   waitFor,
 } from '@stockmarket/stack';
 import { MongoClient } from 'mongodb';
 import { io, type Socket } from 'socket.io-client';
 import type { BenchOptions, BenchResult } from './cli.js';
+import { Latencies, type LatencySummary } from './latency.js';
+import { linePlot } from './plot.js';
 import { perfTestClasspath, sampleBodySize, startPerfTest } from './publisher.js';
-import { linePlot } from './svg-plot.js';
 
 const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
 
@@ -44,7 +44,7 @@ export interface StepResult {
   stored: number;
   lost: number;
   sustained: boolean;
-  delay: Record<keyof DelaySample, ReturnType<typeof summarize>>;
+  delay: Record<keyof DelaySample, LatencySummary>;
   usage: Record<string, { cpuPercent: number; peakRssMb: number }>;
 }
 
@@ -200,9 +200,9 @@ export async function runPipelineSteps(
         lost,
         sustained: achievedRate >= rate * 0.95 && drainSeconds < 5 && lost === 0,
         delay: {
-          endToEnd: summarize(samples.map((s) => s.endToEnd)),
-          toWrite: summarize(samples.map((s) => s.toWrite)),
-          toClient: summarize(samples.map((s) => s.toClient)),
+          endToEnd: Latencies.of(samples.map((s) => s.endToEnd)).summary(),
+          toWrite: Latencies.of(samples.map((s) => s.toWrite)).summary(),
+          toClient: Latencies.of(samples.map((s) => s.toClient)).summary(),
         },
         usage,
       };
@@ -258,7 +258,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   });
   writeFileSync(
     join(resultsDir, 'pipeline-throughput.svg'),
-    linePlot(
+    await linePlot(
       'Pipeline: achieved vs target rate',
       'target trades/s',
       'trades/s',
@@ -274,7 +274,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   );
   writeFileSync(
     join(resultsDir, 'pipeline-latency.svg'),
-    linePlot(
+    await linePlot(
       'End-to-end delay of the newest trade',
       'trades/s',
       'ms',
