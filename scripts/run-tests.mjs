@@ -7,7 +7,9 @@ import { join } from 'node:path';
 
 const kind = process.argv[2] ?? 'all';
 const filter = process.argv[3];
-const roots = ['common', 'publisher', 'consumer', 'liveview', 'stack', 'tests'].map((dir) => join(dir, 'dist'));
+const roots = ['common', 'publisher', 'consumer', 'liveview', 'stack', 'tests', 'bench'].map((dir) =>
+  join(dir, 'dist'),
+);
 
 function walk(dir) {
   let entries;

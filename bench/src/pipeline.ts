@@ -19,6 +19,7 @@ import {
 import { MongoClient } from 'mongodb';
 import { io, type Socket } from 'socket.io-client';
 import type { BenchOptions, BenchResult } from './cli.js';
+import { benchConfig } from './config.js';
 import { Latencies, type LatencySummary } from './latency.js';
 import { linePlot } from './plot.js';
 import { perfTestClasspath, sampleBodySize, startPerfTest } from './publisher.js';
@@ -109,7 +110,7 @@ export async function runPipelineSteps(
     liveviews: 1,
     consumers: 1,
     publisher: false,
-    liveviewEnv: { LOG_LEVEL: 'warn', LIVEVIEW_POLL_INTERVAL_MS: process.env.BENCH_POLL_MS ?? '250' },
+    liveviewEnv: { LOG_LEVEL: 'warn', LIVEVIEW_POLL_INTERVAL_MS: String(benchConfig.BENCH_POLL_MS) },
   });
   const mongo = new MongoClient(stack.mongo.url);
   let socket: Socket | undefined;

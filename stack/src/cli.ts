@@ -2,12 +2,12 @@
  * `npm run stack`: the whole system on this machine, without Docker, at http://localhost:3000
  * (STACK_PORT to change it) until Ctrl-C.
  */
+
+import { stackConfig } from './config.js';
 import { LocalStack } from './local-stack.js';
 import { setInterruptHandler } from './process.js';
 
-const port = Number(process.env.STACK_PORT ?? 3000);
-const liveviews = Number(process.env.STACK_LIVEVIEWS ?? 2);
-const consumers = Number(process.env.STACK_CONSUMERS ?? 1);
+const { STACK_PORT: port, STACK_LIVEVIEWS: liveviews, STACK_CONSUMERS: consumers } = stackConfig;
 
 console.log('starting RabbitMQ, FerretDB, consumer, liveview x%d, NGINX, publisher…', liveviews);
 const stack = await LocalStack.start({ port, liveviews, consumers });

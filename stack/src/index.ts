@@ -1,3 +1,4 @@
+export * from './config.js';
 export * from './ferretdb.js';
 export * from './local-stack.js';
 export * from './nginx.js';

@@ -2,16 +2,17 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stackConfig } from './config.js';
 
 /** The repository root (this file is stack/dist/paths.js once built). */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-export const cacheDir = process.env.STOCKMARKET_CACHE_DIR ?? join(repoRoot, '.cache');
+export const cacheDir = stackConfig.STOCKMARKET_CACHE_DIR ?? join(repoRoot, '.cache');
 
 /** Benchmark results (git-ignored except the committed reference run). */
 export const resultsDir = join(repoRoot, 'bench', 'results');
 
-export const ferretdbBinary = process.env.FERRETDB_BIN ?? join(cacheDir, 'ferretdb', 'ferretdb-v1.24.2-idfix');
+export const ferretdbBinary = stackConfig.FERRETDB_BIN ?? join(cacheDir, 'ferretdb', 'ferretdb-v1.24.2-idfix');
 
 export function serviceEntry(service: 'publisher' | 'consumer' | 'liveview'): string {
   const entry = join(repoRoot, service, 'dist', 'main.js');
@@ -21,7 +22,7 @@ export function serviceEntry(service: 'publisher' | 'consumer' | 'liveview'): st
 
 /** A fresh private directory for one server's data and logs. */
 export function makeRunDir(prefix: string): string {
-  const base = process.env.STOCKMARKET_RUN_DIR ?? join(tmpdir(), 'stockmarket');
+  const base = stackConfig.STOCKMARKET_RUN_DIR ?? join(tmpdir(), 'stockmarket');
   mkdirSync(base, { recursive: true });
   return mkdtempSync(join(base, `${prefix}-`));
 }

@@ -73,12 +73,13 @@ export class ManagedProcess {
   start(): this {
     if (this.running) throw new Error(`${this.options.name} is already running`);
     this.log = createWriteStream(this.options.logFile, { flags: 'a' });
+    // Without `env`, the child inherits this process's environment (spawn's default).
     const spawnOptions: SpawnOptions = {
-      env: this.options.env ?? process.env,
       cwd: this.options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     };
+    if (this.options.env !== undefined) spawnOptions.env = this.options.env;
     if (this.options.uid !== undefined) spawnOptions.uid = this.options.uid;
     if (this.options.gid !== undefined) spawnOptions.gid = this.options.gid;
     const child = spawn(this.options.command, [...this.options.args], spawnOptions);

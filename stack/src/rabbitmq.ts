@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp from 'amqplib';
+import { stackConfig } from './config.js';
 import { makeRunDir, repoRoot } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
@@ -65,7 +66,7 @@ export class RabbitMqServer {
 
   private env(): NodeJS.ProcessEnv {
     return {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      PATH: stackConfig.PATH,
       HOME: join(this.dir, 'home'),
       LANG: 'C.UTF-8',
       RABBITMQ_NODENAME: `stockmarket-${this.port}@localhost`,

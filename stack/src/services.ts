@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { stackConfig } from './config.js';
 import { makeRunDir, serviceEntry } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
@@ -44,8 +45,8 @@ export class ServiceProcess {
       name,
       chosen,
       {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
+        PATH: stackConfig.PATH,
+        HOME: stackConfig.HOME,
         LOG_LEVEL: 'info',
         OPS_HOST: '127.0.0.1',
         HOST: '127.0.0.1',

@@ -1,12 +1,13 @@
 import type { Channel, GetMessage } from 'amqplib';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { stackConfig } from './config.js';
 import type { RabbitMqServer } from './rabbitmq.js';
 import { waitFor } from './wait.js';
 
 /** Debian's Chromium, headless, without any of its calls home (the machine has no internet). */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: stackConfig.CHROMIUM_PATH,
     args: [
       '--no-sandbox',
       '--disable-gpu',

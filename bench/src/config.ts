@@ -1,0 +1,10 @@
+import { envInt, parseEnv } from '@stockmarket/common';
+
+/** The benchmarks' own settings, parsed once (a bad value stops the run, naming the variable). */
+export const benchConfig = parseEnv(
+  {
+    /** The liveview's poll interval in the pipeline benchmark (docs/performance.md). */
+    BENCH_POLL_MS: envInt(250, 10, 60_000),
+  },
+  process.env,
+);

@@ -1,0 +1,26 @@
+import { envInt, parseEnv } from '@stockmarket/common';
+import { z } from 'zod';
+
+/**
+ * The local stack's own settings, parsed once when the stack is loaded (a bad value stops it,
+ * naming the variable). The services' settings are theirs; the stack passes them per process.
+ */
+export const stackConfig = parseEnv(
+  {
+    /** Built tools (FerretDB); default .cache/ in the repository. */
+    STOCKMARKET_CACHE_DIR: z.string().optional(),
+    /** A FerretDB binary to use instead of the one scripts/setup.sh builds. */
+    FERRETDB_BIN: z.string().optional(),
+    /** Where servers keep their private data and logs; default $TMPDIR/stockmarket. */
+    STOCKMARKET_RUN_DIR: z.string().optional(),
+    CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
+    /** `npm run stack`: NGINX port, liveview replicas, consumer replicas. */
+    STACK_PORT: envInt(3000, 1, 65_535),
+    STACK_LIVEVIEWS: envInt(2, 1, 16),
+    STACK_CONSUMERS: envInt(1, 1, 16),
+    /** Handed on to the processes the stack starts (servers and services find their tools by it). */
+    PATH: z.string().default('/usr/bin:/bin'),
+    HOME: z.string().optional(),
+  },
+  process.env,
+);
