@@ -4,23 +4,45 @@ import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, delay } from './bac
 import { redactUrl } from './logger.js';
 
 /**
- * One AMQP connection per process that comes back by itself: capped exponential backoff with
- * jitter between attempts, and `setup` runs again on each new connection.
+ * The order in which a session tries its broker nodes: after `failed` (the node just lost, or
+ * just refused), the next one in the list, wrapping round. A full round without success is one
+ * backoff step, so a cluster with one node down costs no backoff at all.
+ */
+export function nextEndpoint(count: number, failed: number): { index: number; roundDone: boolean } {
+  const index = (failed + 1) % count;
+  return { index, roundDone: index === 0 };
+}
+
+/**
+ * One AMQP connection per process that comes back by itself, to any node of a cluster: the
+ * endpoints are tried in list order (the first is the preferred one), and when the connection
+ * is lost or refused the next node is tried at once; only a whole round of refusals waits
+ * (capped exponential backoff with jitter). `setup` runs again on each new connection.
  */
 export class AmqpSession {
   private current: ChannelModel | undefined;
+  private currentUrl: string | undefined;
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
+  private readonly urls: readonly string[];
 
   constructor(
-    private readonly url: string,
+    urls: string | readonly string[],
     private readonly logger: Logger,
     private readonly setup: (connection: ChannelModel) => Promise<void>,
     private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
-  ) {}
+  ) {
+    this.urls = typeof urls === 'string' ? [urls] : [...urls];
+    if (this.urls.length === 0) throw new Error('AmqpSession needs at least one broker URL');
+  }
 
   get connection(): ChannelModel | undefined {
     return this.current;
+  }
+
+  /** The URL of the node currently connected to (credentials redacted), for logs and tests. */
+  get endpoint(): string | undefined {
+    return this.currentUrl === undefined ? undefined : redactUrl(this.currentUrl);
   }
 
   start(): void {
@@ -29,10 +51,12 @@ export class AmqpSession {
 
   private async loop(): Promise<void> {
     let attempt = 0;
+    let index = 0;
     while (!this.stopping.signal.aborted) {
       let connection: ChannelModel | undefined;
+      const url = this.urls[index] as string;
       try {
-        connection = await amqp.connect(this.url, { timeout: 5_000 });
+        connection = await amqp.connect(url, { timeout: 5_000 });
         const closed = new Promise<Error | undefined>((resolve) => {
           connection?.once('close', (error?: Error) => resolve(error));
           connection?.on('error', () => {}); // 'close' follows and is handled there
@@ -41,16 +65,30 @@ export class AmqpSession {
         connection.on('unblocked', () => this.logger.info('broker unblocked us'));
         await this.setup(connection);
         this.current = connection;
+        this.currentUrl = url;
         attempt = 0;
-        this.logger.info({ url: redactUrl(this.url) }, 'connected to RabbitMQ');
+        this.logger.info({ url: redactUrl(url) }, 'connected to RabbitMQ');
         const error = await closed;
         this.current = undefined;
+        this.currentUrl = undefined;
         if (this.stopping.signal.aborted) break;
-        this.logger.warn({ err: error?.message }, 'lost RabbitMQ connection');
+        this.logger.warn({ url: redactUrl(url), err: error?.message }, 'lost RabbitMQ connection');
+        // The node may be gone: try the next one first (a single node is simply retried).
+        index = nextEndpoint(this.urls.length, index).index;
       } catch (error) {
         this.current = undefined;
+        this.currentUrl = undefined;
         if (connection) await this.closeQuietly(connection);
         if (this.stopping.signal.aborted) break;
+        const next = nextEndpoint(this.urls.length, index);
+        index = next.index;
+        if (!next.roundDone) {
+          this.logger.warn(
+            { url: redactUrl(url), err: (error as Error).message },
+            'RabbitMQ node unavailable, trying the next',
+          );
+          continue;
+        }
         const wait = backoffDelay(attempt++, this.backoff);
         this.logger.warn({ err: (error as Error).message, attempt, retryInMs: wait }, 'RabbitMQ unavailable, retrying');
         await delay(wait, this.stopping.signal);
@@ -63,6 +101,7 @@ export class AmqpSession {
     this.stopping.abort();
     const connection = this.current;
     this.current = undefined;
+    this.currentUrl = undefined;
     if (connection) await this.closeQuietly(connection);
     await this.running;
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { companyListSchema } from './companies.js';
-import { ConfigError, envInt, envUrl, parseEnv } from './config.js';
+import { brokerUrls, ConfigError, envInt, envUrl, envUrlList, parseEnv } from './config.js';
 
 const shape = {
   RABBITMQ_URL: envUrl(['amqp:']),
@@ -28,4 +28,16 @@ test('names every bad variable in one error', () => {
       return true;
     },
   );
+});
+
+test('RABBITMQ_URLS: a list of broker URLs, else the single RABBITMQ_URL', () => {
+  const urls = { RABBITMQ_URL: envUrl(['amqp:'], 'amqp://one'), RABBITMQ_URLS: envUrlList(['amqp:', 'amqps:']) };
+  assert.deepEqual(brokerUrls(parseEnv(urls, {})), ['amqp://one']);
+  assert.deepEqual(brokerUrls(parseEnv(urls, { RABBITMQ_URLS: ' amqp://a:5672/v, amqps://b ,' })), [
+    'amqp://a:5672/v',
+    'amqps://b',
+  ]);
+  for (const bad of ['amqp://a,http://b', 'amqp://a,amqp://a', ' , ']) {
+    assert.throws(() => parseEnv(urls, { RABBITMQ_URLS: bad }), /RABBITMQ_URLS/);
+  }
 });

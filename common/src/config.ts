@@ -54,3 +54,36 @@ export const envUrl = (protocols: readonly string[], fallback?: string) => {
 };
 
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+/**
+ * A comma-separated list of URLs (the nodes of a cluster), each checked like `envUrl`, at least
+ * one, no repeats. Optional: a service falls back to its single-URL variable.
+ */
+export const envUrlList = (protocols: readonly string[]) =>
+  z
+    .string()
+    .transform((text) =>
+      text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    )
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .refine(
+              (value) => URL.canParse(value) && protocols.includes(new URL(value).protocol),
+              `every entry must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+            ),
+        )
+        .min(1, 'needs at least one URL'),
+    )
+    .refine((list) => new Set(list).size === list.length, 'URLs must be unique')
+    .optional();
+
+/** The broker endpoints of a service: `RABBITMQ_URLS` when set (a cluster), else `RABBITMQ_URL`. */
+export function brokerUrls(config: { readonly RABBITMQ_URL: string; readonly RABBITMQ_URLS?: readonly string[] }) {
+  return Object.freeze([...(config.RABBITMQ_URLS ?? [config.RABBITMQ_URL])]);
+}

@@ -5,6 +5,7 @@ import {
   envBool,
   envInt,
   envUrl,
+  envUrlList,
   logLevelSchema,
   parseEnv,
 } from '@stockmarket/common';
@@ -12,6 +13,8 @@ import { z } from 'zod';
 
 const consumerConfigShape = {
   RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://consumer:consumer-dev-password@localhost:5672/stockmarket'),
+  /** The nodes of a broker cluster, comma-separated; when set it replaces RABBITMQ_URL. */
+  RABBITMQ_URLS: envUrlList(['amqp:', 'amqps:']),
   MONGODB_URL: envUrl(['mongodb:', 'mongodb+srv:'], 'mongodb://localhost:27017/?replicaSet=rs0'),
   MONGODB_DB: z
     .string()

@@ -1,6 +1,7 @@
 import {
   AmqpSession,
   backoffDelay,
+  brokerUrls,
   createLogger,
   createMetricsRegistry,
   delay,
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     candle1sRetentionMs: config.CONSUMER_CANDLE_1S_RETENTION_MINUTES * 60_000,
   });
   const queues = new QueueConsumer(config, store, logger, metrics);
-  const session = new AmqpSession(config.RABBITMQ_URL, logger, (connection) => queues.attach(connection));
+  const session = new AmqpSession(brokerUrls(config), logger, (connection) => queues.attach(connection));
   // Up before the database: /healthz answers (alive) and /readyz says 503 until intake runs.
   const ops = await startOpsServer(
     config.CONSUMER_OPS_PORT,

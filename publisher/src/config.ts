@@ -1,4 +1,12 @@
-import { companyListSchema, DEFAULT_COMPANIES, envInt, envUrl, logLevelSchema, parseEnv } from '@stockmarket/common';
+import {
+  companyListSchema,
+  DEFAULT_COMPANIES,
+  envInt,
+  envUrl,
+  envUrlList,
+  logLevelSchema,
+  parseEnv,
+} from '@stockmarket/common';
 import { z } from 'zod';
 
 /** Per-symbol overrides: `TSLA:250:0.0008:0.00001,AAPL:190` = start price, volatility, drift. */
@@ -31,6 +39,8 @@ const symbolParamsSchema = z
 
 const publisherConfigShape = {
   RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://publisher:publisher-dev-password@localhost:5672/stockmarket'),
+  /** The nodes of a broker cluster, comma-separated; when set it replaces RABBITMQ_URL. */
+  RABBITMQ_URLS: envUrlList(['amqp:', 'amqps:']),
   COMPANIES: companyListSchema.default([...DEFAULT_COMPANIES]),
   /** Milliseconds between two trades of one company, as in the original publisher. */
   TICKER_INTERVAL: envInt(100, 0, 3_600_000),

@@ -1,5 +1,6 @@
 import {
   AmqpSession,
+  brokerUrls,
   createLogger,
   createMetricsRegistry,
   declareQueue,
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
     ops.close();
   });
 
-  const session = new AmqpSession(config.RABBITMQ_URL, logger, async (connection) => {
+  const session = new AmqpSession(brokerUrls(config), logger, async (connection) => {
     for (const company of config.COMPANIES) {
       await declareQueue(connection, company, { queueType: config.PUBLISHER_QUEUE_TYPE }, logger);
     }
