@@ -7,10 +7,15 @@ import { stackConfig } from './config.js';
 import { LocalStack } from './local-stack.js';
 import { setInterruptHandler } from './process.js';
 
-const { STACK_PORT: port, STACK_LIVEVIEWS: liveviews, STACK_CONSUMERS: consumers } = stackConfig;
+const {
+  STACK_PORT: port,
+  STACK_LIVEVIEWS: liveviews,
+  STACK_CONSUMERS: consumers,
+  STACK_BROKERS: brokers,
+} = stackConfig;
 
 console.log('starting RabbitMQ, FerretDB, consumer, liveview x%d, NGINX, publisher…', liveviews);
-const stack = await LocalStack.start({ port, liveviews, consumers });
+const stack = await LocalStack.start({ port, liveviews, consumers, brokers });
 setInterruptHandler(async () => {
   console.log('\nstopping…');
   await stack.stop();
@@ -18,7 +23,7 @@ setInterruptHandler(async () => {
 console.log(`
 stockmarket is running: http://localhost:${port}
 
-  RabbitMQ   amqp://127.0.0.1:${stack.rabbitmq.port}/stockmarket  (data: ${stack.rabbitmq.dir})
+${(stack.cluster?.nodes ?? [stack.rabbitmq]).map((node) => `  RabbitMQ   amqp://127.0.0.1:${node.port}/stockmarket  (data: ${node.dir})`).join('\n')}
   FerretDB   ${stack.mongo.url}  (data: ${stack.mongo.dir})
   liveview   ${stack.liveviews.map((liveview) => liveview.url).join('  ')}
   consumer   ${stack.consumers.map((consumer) => `${consumer.url}/metrics`).join('  ')}

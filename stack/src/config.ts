@@ -18,6 +18,12 @@ export const stackConfig = parseEnv(
     STACK_PORT: envInt(3000, 1, 65_535),
     STACK_LIVEVIEWS: envInt(2, 1, 16),
     STACK_CONSUMERS: envInt(1, 1, 16),
+    /** `npm run stack`: 1 broker node, or 3 forming a cluster with quorum queues. */
+    STACK_BROKERS: z
+      .enum(['1', '3'])
+      .transform(Number)
+      .pipe(z.union([z.literal(1), z.literal(3)]))
+      .default(1),
     /** Handed on to the processes the stack starts (servers and services find their tools by it). */
     PATH: z.string().default('/usr/bin:/bin'),
     HOME: z.string().optional(),

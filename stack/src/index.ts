@@ -7,6 +7,7 @@ export * from './ports.js';
 export * from './proc-stats.js';
 export * from './process.js';
 export * from './rabbitmq.js';
+export * from './rabbitmq-cluster.js';
 export * from './services.js';
 export * from './testing.js';
 export * from './wait.js';

@@ -1,9 +1,12 @@
 import { FerretDbServer } from './ferretdb.js';
 import { NginxServer } from './nginx.js';
 import { RabbitMqServer } from './rabbitmq.js';
+import { RabbitMqCluster } from './rabbitmq-cluster.js';
 import { ServiceProcess } from './services.js';
 
 export interface StackOptions {
+  /** 1: one broker node (fast, the default); 3: a cluster with quorum queues. */
+  readonly brokers?: 1 | 3;
   /** NGINX port (free one by default). */
   readonly port?: number;
   readonly liveviews?: number;
@@ -26,13 +29,22 @@ export class LocalStack {
   nginx: NginxServer | undefined;
 
   private constructor(
+    /** The broker, or the first node of the cluster. */
     readonly rabbitmq: RabbitMqServer,
     readonly mongo: FerretDbServer,
+    readonly cluster?: RabbitMqCluster,
   ) {}
 
   static async start(options: StackOptions = {}): Promise<LocalStack> {
-    const [rabbitmq, mongo] = await Promise.all([RabbitMqServer.start(), FerretDbServer.start()]);
-    const stack = new LocalStack(rabbitmq, mongo);
+    const clustered = (options.brokers ?? 1) > 1;
+    const [brokers, mongo] = await Promise.all([
+      clustered ? RabbitMqCluster.start(options.brokers) : RabbitMqServer.start(),
+      FerretDbServer.start(),
+    ]);
+    const stack =
+      brokers instanceof RabbitMqCluster
+        ? new LocalStack(brokers.nodes[0] as RabbitMqServer, mongo, brokers)
+        : new LocalStack(brokers, mongo);
     try {
       for (let i = 0; i < (options.consumers ?? 1); i++) await stack.addConsumer(options.consumerEnv);
       for (let i = 0; i < (options.liveviews ?? 2); i++) await stack.addLiveview(options.liveviewEnv);
@@ -42,7 +54,7 @@ export class LocalStack {
       );
       if (options.publisher ?? true) {
         stack.publisher = await ServiceProcess.start('publisher', {
-          RABBITMQ_URL: rabbitmq.url('publisher'),
+          ...stack.brokerEnv('publisher'),
           ...options.publisherEnv,
         });
       }
@@ -58,9 +70,16 @@ export class LocalStack {
     return this.nginx.url;
   }
 
+  /** A service's broker settings: the one node, or every node of the cluster. */
+  brokerEnv(user: 'publisher' | 'consumer'): Record<string, string> {
+    const env: Record<string, string> = { RABBITMQ_URL: this.rabbitmq.url(user) };
+    if (this.cluster) env.RABBITMQ_URLS = this.cluster.urls(user).join(',');
+    return env;
+  }
+
   consumerEnv(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      RABBITMQ_URL: this.rabbitmq.url('consumer'),
+      ...this.brokerEnv('consumer'),
       MONGODB_URL: this.mongo.url,
       // FerretDB acknowledges every write durably on its one node.
       MONGODB_WRITE_CONCERN: '1',
@@ -96,6 +115,6 @@ export class LocalStack {
       (service): service is ServiceProcess => service !== undefined,
     );
     await Promise.allSettled(services.map((service) => service.stop(15_000)));
-    await Promise.allSettled([this.nginx?.stop(), this.rabbitmq.stop(), this.mongo.stop()]);
+    await Promise.allSettled([this.nginx?.stop(), (this.cluster ?? this.rabbitmq).stop(), this.mongo.stop()]);
   }
 }

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { stackConfig } from './config.js';
@@ -16,6 +16,17 @@ const RABBITMQ_USERS = {
   consumer: 'consumer-dev-password',
 } as const;
 
+/** What a node of a local cluster shares with the others (stack/src/rabbitmq-cluster.ts). */
+export interface ClusterMembership {
+  /** One epmd for the cluster: nodes find each other's distribution ports through it. */
+  readonly epmdPort: number;
+  readonly cookie: string;
+  /** Every member's node name, this one's included (classic config peer discovery). */
+  readonly nodes: readonly string[];
+}
+
+export const rabbitNodeName = (port: number) => `stockmarket-${port}@localhost`;
+
 /**
  * A private RabbitMQ node from Debian's rabbitmq-server: its own node name, AMQP, distribution
  * and epmd ports, data and log directories, loading the project's definitions file at boot.
@@ -30,6 +41,7 @@ export class RabbitMqServer {
     readonly port: number,
     private readonly distPort: number,
     private readonly epmdPort: number,
+    readonly cluster?: ClusterMembership,
   ) {}
 
   static async start(): Promise<RabbitMqServer> {
@@ -37,6 +49,50 @@ export class RabbitMqServer {
     server.prepare();
     await server.boot();
     return server;
+  }
+
+  /** A cluster member on `port` (chosen by the cluster so that every node name is known first). */
+  static async startMember(port: number, cluster: ClusterMembership): Promise<RabbitMqServer> {
+    const server = new RabbitMqServer(makeRunDir('rabbitmq'), port, await freePort(), cluster.epmdPort, cluster);
+    server.prepare();
+    server.prepareMembership(cluster);
+    await server.boot();
+    return server;
+  }
+
+  get nodeName(): string {
+    return rabbitNodeName(this.port);
+  }
+
+  /**
+   * Cluster settings on top of the single node's: classic config peer discovery over the member
+   * list, the shared Erlang cookie, `pause_minority` (a node cut off from the majority stops
+   * serving clients instead of going on alone), and the durable queues of the definitions as
+   * quorum queues. A non-durable queue (COMPANY_QUEUES_DURABLE=false) cannot be a quorum queue
+   * and stays classic.
+   */
+  private prepareMembership(cluster: ClusterMembership): void {
+    const conf = [
+      'cluster_formation.peer_discovery_backend = classic_config',
+      ...cluster.nodes.map((node, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${node}`),
+      'cluster_partition_handling = pause_minority',
+      '',
+    ].join('\n');
+    appendFileSync(join(this.dir, 'rabbitmq.conf'), `\n${conf}`);
+    const definitionsFile = join(this.dir, 'definitions.json');
+    const definitions = JSON.parse(readFileSync(definitionsFile, 'utf8')) as {
+      queues: { durable: boolean; arguments: Record<string, unknown> }[];
+    };
+    for (const queue of definitions.queues) {
+      if (queue.durable) queue.arguments = { ...queue.arguments, 'x-queue-type': 'quorum' };
+    }
+    writeFileSync(definitionsFile, `${JSON.stringify(definitions, null, 2)}\n`);
+    const cookieFile = join(this.dir, 'home', '.erlang.cookie');
+    writeFileSync(cookieFile, cluster.cookie, { mode: 0o400 });
+    if (process.getuid?.() === 0) {
+      const { uid, gid } = rabbitmqUser();
+      chownTree(this.dir, uid, gid);
+    }
   }
 
   /** The broker's Erlang VM (beam.smp), a child of the start script, for CPU and memory figures. */
@@ -69,7 +125,7 @@ export class RabbitMqServer {
       PATH: stackConfig.PATH,
       HOME: join(this.dir, 'home'),
       LANG: 'C.UTF-8',
-      RABBITMQ_NODENAME: `stockmarket-${this.port}@localhost`,
+      RABBITMQ_NODENAME: rabbitNodeName(this.port),
       RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
       RABBITMQ_NODE_PORT: String(this.port),
       RABBITMQ_DIST_PORT: String(this.distPort),
@@ -85,16 +141,18 @@ export class RabbitMqServer {
 
   private async boot(): Promise<void> {
     const ids = process.getuid?.() === 0 ? rabbitmqUser() : {};
-    // Our own epmd in the foreground, so that it stops with the broker instead of lingering.
-    this.epmd ??= new ManagedProcess({
-      name: 'epmd',
-      command: 'epmd',
-      args: ['-port', String(this.epmdPort), '-address', '127.0.0.1'],
-      env: this.env(),
-      logFile: join(this.dir, 'epmd.log'),
-      ...ids,
-    });
-    if (!this.epmd.running) this.epmd.start();
+    // Our own epmd in the foreground, so that it stops with the broker instead of lingering (a
+    // cluster member uses the cluster's).
+    if (!this.cluster)
+      this.epmd ??= new ManagedProcess({
+        name: 'epmd',
+        command: 'epmd',
+        args: ['-port', String(this.epmdPort), '-address', '127.0.0.1'],
+        env: this.env(),
+        logFile: join(this.dir, 'epmd.log'),
+        ...ids,
+      });
+    if (this.epmd && !this.epmd.running) this.epmd.start();
     this.broker = new ManagedProcess({
       name: 'rabbitmq',
       command: '/usr/lib/rabbitmq/bin/rabbitmq-server',
@@ -123,12 +181,37 @@ export class RabbitMqServer {
     return new Promise((resolve, reject) => {
       execFile(
         '/usr/lib/rabbitmq/bin/rabbitmqctl',
-        ['-n', `stockmarket-${this.port}@localhost`, ...args],
+        ['-n', rabbitNodeName(this.port), ...args],
         { env: this.env(), cwd: this.dir, timeout: 60_000, ...ids },
         (error, stdout, stderr) =>
           error ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
       );
     });
+  }
+
+  /** Runs one of the broker's CLI tools (rabbitmq-queues, rabbitmq-diagnostics) against this node. */
+  tool(tool: 'rabbitmq-queues' | 'rabbitmq-diagnostics', ...args: string[]): Promise<string> {
+    const ids = process.getuid?.() === 0 ? rabbitmqUser() : {};
+    return new Promise((resolve, reject) => {
+      execFile(
+        `/usr/lib/rabbitmq/bin/${tool}`,
+        ['-n', rabbitNodeName(this.port), ...args],
+        { env: this.env(), cwd: this.dir, timeout: 60_000, ...ids },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${tool} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
+      );
+    });
+  }
+
+  /** kill -9 of the broker's Erlang VM, as a crash would (the data stays; `resume` restarts it). */
+  async crash(): Promise<void> {
+    const beam = this.pid;
+    if (beam !== undefined) process.kill(beam, 'SIGKILL');
+    await this.broker?.kill();
+  }
+
+  get running(): boolean {
+    return this.broker?.running ?? false;
   }
 
   /** Graceful broker stop (keeps epmd and the data, so `resume` brings the same node back). */

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { stackConfig } from './config.js';
+import { makeRunDir } from './paths.js';
+import { freePort } from './ports.js';
+import { ManagedProcess } from './process.js';
+import { type ClusterMembership, RabbitMqServer, rabbitNodeName } from './rabbitmq.js';
+import { waitFor } from './wait.js';
+
+/** The company queues and the dead-letter queue: the quorum queues of a cluster. */
+const QUORUM_QUEUES = /^([A-Z0-9.-]+|stockmarket\.dead-letters)$/;
+
+export interface QuorumQueueStatus {
+  readonly name: string;
+  readonly leader: string;
+  readonly members: readonly string[];
+  readonly online: readonly string[];
+}
+
+/**
+ * Three (or more) private RabbitMQ nodes on loopback forming one cluster: one epmd, a cookie
+ * made for this cluster, classic config peer discovery. The first node loads the definitions and
+ * so creates the quorum queues with itself as their only member; once the others have joined,
+ * `rabbitmq-queues grow` adds a replica on each, so every queue lives on every node (what
+ * compose's first start gets from its definitions once all three have joined, see
+ * docs/deployment.md).
+ */
+export class RabbitMqCluster {
+  private constructor(
+    readonly nodes: readonly RabbitMqServer[],
+    private readonly epmd: ManagedProcess,
+  ) {}
+
+  static async start(size = 3): Promise<RabbitMqCluster> {
+    const ports: number[] = [];
+    for (let i = 0; i < size; i++) ports.push(await freePort());
+    const membership: ClusterMembership = {
+      epmdPort: await freePort(),
+      cookie: randomBytes(24).toString('hex'),
+      nodes: ports.map(rabbitNodeName),
+    };
+    const dir = makeRunDir('rabbitmq-epmd');
+    const epmd = new ManagedProcess({
+      name: 'epmd',
+      command: 'epmd',
+      args: ['-port', String(membership.epmdPort), '-address', '127.0.0.1'],
+      env: { PATH: stackConfig.PATH, ERL_EPMD_ADDRESS: '127.0.0.1' },
+      logFile: join(dir, 'epmd.log'),
+    }).start();
+    const nodes: RabbitMqServer[] = [];
+    const cluster = new RabbitMqCluster(nodes, epmd);
+    try {
+      // The seed first; the others then find it through peer discovery and join it. One at a
+      // time: two blank nodes joining at once can each decide to form a cluster of their own.
+      for (const port of ports) nodes.push(await RabbitMqServer.startMember(port, membership));
+      await cluster.waitFormed();
+      for (const node of nodes.slice(1)) {
+        await node.tool('rabbitmq-queues', 'grow', node.nodeName, 'all', '--vhost-pattern', '^stockmarket$');
+      }
+      await cluster.waitReplicated();
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+  }
+
+  /** A running node to ask (the first one that is up). */
+  get anyRunning(): RabbitMqServer {
+    const node = this.nodes.find((candidate) => candidate.running);
+    if (!node) throw new Error('no RabbitMQ node is running');
+    return node;
+  }
+
+  urls(user: Parameters<RabbitMqServer['url']>[0]): string[] {
+    return this.nodes.map((node) => node.url(user));
+  }
+
+  /** Until every node sees every other as running. */
+  async waitFormed(timeoutMs = 60_000): Promise<void> {
+    const names = this.nodes.map((node) => node.nodeName);
+    await waitFor(
+      `a cluster of ${names.join(', ')}`,
+      async () => {
+        for (const node of this.nodes) {
+          const status = JSON.parse(await node.ctl('cluster_status', '--formatter', 'json')) as {
+            running_nodes: string[];
+          };
+          if (!names.every((name) => status.running_nodes.includes(name))) return false;
+        }
+        return true;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  }
+
+  /** Leader and members of each quorum queue of the vhost, as one running node sees them. */
+  async quorumQueues(): Promise<QuorumQueueStatus[]> {
+    const out = await this.anyRunning.ctl(
+      'list_queues',
+      '-p',
+      'stockmarket',
+      'name',
+      'type',
+      'leader',
+      'members',
+      'online',
+      '--formatter',
+      'json',
+    );
+    const rows = JSON.parse(out) as {
+      name: string;
+      type: string;
+      leader: string;
+      members: string[];
+      online: string[];
+    }[];
+    return rows
+      .filter((row) => row.type === 'quorum' && QUORUM_QUEUES.test(row.name))
+      .map(({ name, leader, members, online }) => ({ name, leader, members, online }));
+  }
+
+  /** Until every quorum queue has a member on every node, all online, with a leader. */
+  async waitReplicated(timeoutMs = 60_000): Promise<QuorumQueueStatus[]> {
+    const names = this.nodes.map((node) => node.nodeName);
+    return waitFor(
+      'every quorum queue replicated on every node',
+      async () => {
+        const queues = await this.quorumQueues();
+        const complete = queues.every(
+          (queue) =>
+            names.includes(queue.leader) &&
+            names.every((name) => queue.members.includes(name) && queue.online.includes(name)),
+        );
+        return queues.length > 0 && complete ? queues : undefined;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  }
+
+  /** The node that leads the most company queues (all of them, after a fresh start). */
+  async leaderOfCompanyQueues(): Promise<RabbitMqServer> {
+    const counts = new Map<string, number>();
+    for (const queue of await this.quorumQueues()) {
+      if (queue.name.startsWith('stockmarket.')) continue;
+      counts.set(queue.leader, (counts.get(queue.leader) ?? 0) + 1);
+    }
+    const [leader] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [];
+    const node = this.nodes.find((candidate) => candidate.nodeName === leader);
+    if (!node) throw new Error(`no leader found among ${[...counts.keys()].join(', ')}`);
+    return node;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.nodes.map((node) => node.stop()));
+    await this.epmd.stop(5_000);
+  }
+}
