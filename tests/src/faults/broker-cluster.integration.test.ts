@@ -1,0 +1,148 @@
+// Broker faults on a three-node RabbitMQ cluster with quorum queues, under 300 trades/s: one
+// stack for the whole file, each test a phase (tracing publisher, one fault, drain, ground truth
+// over every trade sent since the stack started). Publisher and consumer are given every node
+// (RABBITMQ_URLS) and the first node first, which is also the node that leads the queues after a
+// fresh start: killing it takes away the queues' leader and every client's connection at once.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  LocalStack,
+  type RabbitMqCluster,
+  type RabbitMqServer,
+  type ServiceProcess,
+  waitFor,
+} from '@stockmarket/stack';
+import {
+  type Figures,
+  GroundTruth,
+  metricOf,
+  recordScenario,
+  startTracingPublisher,
+  stopPublisher,
+} from './ground-truth.js';
+
+const CONSUMER_ENV = { CONSUMER_PREFETCH: '400', BATCH_SIZE: '200', CONSUMER_FLUSH_INTERVAL_MS: '500' };
+let stack: LocalStack;
+let cluster: RabbitMqCluster;
+let truth: GroundTruth;
+const publishers: ServiceProcess[] = [];
+
+before(async () => {
+  stack = await LocalStack.start({
+    brokers: 3,
+    consumers: 1,
+    liveviews: 1,
+    publisher: false,
+    consumerEnv: CONSUMER_ENV,
+  });
+  cluster = stack.cluster as RabbitMqCluster;
+  truth = new GroundTruth(stack);
+});
+after(async () => {
+  await Promise.allSettled(publishers.map((publisher) => publisher.stop(15_000)));
+  await stack?.stop();
+});
+
+/** A counter of a service, summed; 0 while it does not answer. */
+async function total(services: readonly ServiceProcess[], metric: string): Promise<number> {
+  let sum = 0;
+  for (const service of services) sum += (await metricOf(service, metric)) ?? 0;
+  return sum;
+}
+
+/** Milliseconds from `since` until the counter grows past its value now. */
+async function growingAgain(what: string, since: number, read: () => Promise<number>, timeoutMs = 60_000) {
+  const base = await read();
+  await waitFor(what, async () => (await read()) > base, { timeoutMs, intervalMs: 100 });
+  return Date.now() - since;
+}
+
+async function confirmedMore(publisher: ServiceProcess, count: number, timeoutMs = 60_000): Promise<void> {
+  const start = (await metricOf(publisher, 'publisher_confirmed_total')) ?? 0;
+  await waitFor(
+    `${count} more confirmed trades`,
+    async () => ((await metricOf(publisher, 'publisher_confirmed_total')) ?? 0) >= start + count,
+    { timeoutMs, intervalMs: 100 },
+  );
+}
+
+/** Both ends moving again after a fault at `since`: the publisher's confirms and the consumers' acks. */
+async function flowingAgain(publisher: ServiceProcess, since: number) {
+  const confirmsMs = await growingAgain('confirms again', since, () => total([publisher], 'publisher_confirmed_total'));
+  const acksMs = await growingAgain('acks again', since, () => total(stack.consumers, 'consumer_acked_total'));
+  return Math.max(confirmsMs, acksMs);
+}
+
+async function phase(
+  name: string,
+  what: string,
+  fault: (publisher: ServiceProcess) => Promise<Record<string, number | string>>,
+): Promise<Figures> {
+  await truth.beginPhase();
+  const publisher = await startTracingPublisher(stack, stack.brokerEnv('publisher'));
+  publishers.push(publisher);
+  await confirmedMore(publisher, 600);
+  const faultFigures = await fault(publisher);
+  await confirmedMore(publisher, 600);
+  const sent = await stopPublisher(publisher);
+  const drainStarted = Date.now();
+  const { figures, state } = await truth.check(sent);
+  const all: Figures = { ...figures, catchUpMs: Date.now() - drainStarted, ...faultFigures };
+  const ok =
+    all.lost === 0 && all.countedTwice === 0 && all.unknown === 0 && state.problems.length === 0 && all.confirmed > 0;
+  recordScenario(name, {
+    kind: 'fault',
+    what,
+    outcome: ok ? 'nothing lost, nothing counted twice, candles match their trades' : 'FAILED (see figures)',
+    figures: all,
+  });
+  assert.deepEqual(state.problems, [], 'every candle equals what its trades give');
+  assert.equal(all.lost, 0, `confirmed trades missing from the database: ${JSON.stringify(all)}`);
+  assert.equal(all.countedTwice, 0, `trades counted twice: ${JSON.stringify(all)}`);
+  assert.equal(all.unknown, 0, 'no stored trade that no publisher sent');
+  assert.equal(state.sum1m, state.sum1s, 'the 1 m candles count the same trades as the 1 s candles');
+  assert.equal(state.sum1s, state.idCounts.size, 'the 1 s candles count each stored trade once');
+  assert.ok(all.aggregated >= all.confirmed, 'every confirmed trade of the phase aggregated');
+  return all;
+}
+
+test('kill -9 of the node leading the company queues (and holding every client connection)', async (t) => {
+  const leader = await cluster.leaderOfCompanyQueues();
+  const figures = await phase(
+    'broker-leader-kill-9',
+    'three-node cluster, quorum queues, 300 trades/s: kill -9 of the node leading the company queues, to which publisher and consumer are connected; restarted once the others serve',
+    async (publisher) => {
+      await confirmedMore(publisher, 100 + Math.floor(Math.random() * 600));
+      const killedAt = Date.now();
+      await leader.crash();
+      const recoveryMs = await flowingAgain(publisher, killedAt);
+      const newLeader = await cluster.leaderOfCompanyQueues();
+      assert.notEqual(newLeader.nodeName, leader.nodeName, 'a surviving node leads the queues');
+      await leader.resume();
+      await cluster.waitReplicated();
+      return { recoveryMs, killed: leader.nodeName, newLeader: newLeader.nodeName };
+    },
+  );
+  t.diagnostic(JSON.stringify(figures));
+});
+
+test('rolling restart of all three nodes under load', async (t) => {
+  const figures = await phase(
+    'broker-rolling-restart',
+    'three-node cluster, quorum queues, 300 trades/s: each node in turn stopped gracefully and restarted, the next only once every queue has its three members online again',
+    async (publisher) => {
+      const pauses: number[] = [];
+      for (const node of cluster.nodes as readonly RabbitMqServer[]) {
+        const stoppedAt = Date.now();
+        await node.pause();
+        // Two nodes serve on: trades keep flowing end to end while this one is down.
+        pauses.push(await flowingAgain(publisher, stoppedAt));
+        await node.resume();
+        await cluster.waitReplicated();
+        await confirmedMore(publisher, 100);
+      }
+      return { restarts: pauses.length, recoveryMs: Math.max(...pauses) };
+    },
+  );
+  t.diagnostic(JSON.stringify(figures));
+});
