@@ -38,6 +38,11 @@ export class RabbitMqCluster {
       epmdPort: await freePort(),
       cookie: randomBytes(24).toString('hex'),
       nodes: ports.map(rabbitNodeName),
+      // 127.0.0.0/8 is local on Linux: these need no setup. Derived from this process and the
+      // first port, so that two clusters on one machine (parallel test runs) do not share them.
+      addresses: ports.map((_, i) => `127.${100 + (process.pid % 100)}.${(ports[0] ?? 0) % 250}.${i + 1}`),
+      // Short, so that a partition is noticed in seconds (the default 60 s would outlast a test).
+      netTicktimeSeconds: 8,
     };
     const dir = makeRunDir('rabbitmq-epmd');
     const epmd = new ManagedProcess({
@@ -94,9 +99,9 @@ export class RabbitMqCluster {
     );
   }
 
-  /** Leader and members of each quorum queue of the vhost, as one running node sees them. */
-  async quorumQueues(): Promise<QuorumQueueStatus[]> {
-    const out = await this.anyRunning.ctl(
+  /** Leader and members of each quorum queue of the vhost, as one running node (or `via`) sees them. */
+  async quorumQueues(via: RabbitMqServer = this.anyRunning): Promise<QuorumQueueStatus[]> {
+    const out = await via.ctl(
       'list_queues',
       '-p',
       'stockmarket',
@@ -139,9 +144,9 @@ export class RabbitMqCluster {
   }
 
   /** The node that leads the most company queues (all of them, after a fresh start). */
-  async leaderOfCompanyQueues(): Promise<RabbitMqServer> {
+  async leaderOfCompanyQueues(via?: RabbitMqServer): Promise<RabbitMqServer> {
     const counts = new Map<string, number>();
-    for (const queue of await this.quorumQueues()) {
+    for (const queue of await this.quorumQueues(via)) {
       if (queue.name.startsWith('stockmarket.')) continue;
       counts.set(queue.leader, (counts.get(queue.leader) ?? 0) + 1);
     }

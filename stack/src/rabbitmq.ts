@@ -23,6 +23,14 @@ export interface ClusterMembership {
   readonly cookie: string;
   /** Every member's node name, this one's included (classic config peer discovery). */
   readonly nodes: readonly string[];
+  /**
+   * Each member's own loopback address (same order as `nodes`), the source of the distribution
+   * connections it opens, so that a test can cut one node off from the others with packet
+   * filter rules on addresses and ports that no other process uses.
+   */
+  readonly addresses: readonly string[];
+  /** Erlang's tick: a silent peer counts as down after 0.75-1.25 of it (default 60 s). */
+  readonly netTicktimeSeconds: number;
 }
 
 export const rabbitNodeName = (port: number) => `stockmarket-${port}@localhost`;
@@ -39,7 +47,7 @@ export class RabbitMqServer {
   private constructor(
     readonly dir: string,
     readonly port: number,
-    private readonly distPort: number,
+    readonly distPort: number,
     private readonly epmdPort: number,
     readonly cluster?: ClusterMembership,
   ) {}
@@ -58,6 +66,11 @@ export class RabbitMqServer {
     server.prepareMembership(cluster);
     await server.boot();
     return server;
+  }
+
+  /** This member's own loopback address (see ClusterMembership.addresses). */
+  get address(): string {
+    return this.cluster?.addresses[this.cluster.nodes.indexOf(this.nodeName)] ?? '127.0.0.1';
   }
 
   get nodeName(): string {
@@ -87,6 +100,11 @@ export class RabbitMqServer {
       if (queue.durable) queue.arguments = { ...queue.arguments, 'x-queue-type': 'quorum' };
     }
     writeFileSync(definitionsFile, `${JSON.stringify(definitions, null, 2)}\n`);
+    const address = cluster.addresses[cluster.nodes.indexOf(this.nodeName)] ?? '127.0.0.1';
+    writeFileSync(
+      join(this.dir, 'advanced.config'),
+      `[{kernel, [{net_ticktime, ${cluster.netTicktimeSeconds}}, {inet_dist_connect_options, [{ip, {${address.replaceAll('.', ',')}}}]}]}].\n`,
+    );
     const cookieFile = join(this.dir, 'home', '.erlang.cookie');
     writeFileSync(cookieFile, cluster.cookie, { mode: 0o400 });
     if (process.getuid?.() === 0) {
@@ -136,6 +154,7 @@ export class RabbitMqServer {
       RABBITMQ_CONFIG_FILE: join(this.dir, 'rabbitmq'),
       RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dir, 'enabled_plugins'),
       RABBITMQ_PID_FILE: join(this.dir, 'rabbitmq.pid'),
+      ...(this.cluster ? { RABBITMQ_ADVANCED_CONFIG_FILE: join(this.dir, 'advanced.config') } : {}),
     };
   }
 

@@ -5,6 +5,7 @@
 // fresh start: killing it takes away the queues' leader and every client's connection at once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { delay } from '@stockmarket/common';
 import {
   LocalStack,
   type RabbitMqCluster,
@@ -20,12 +21,15 @@ import {
   startTracingPublisher,
   stopPublisher,
 } from './ground-truth.js';
+import { Partition } from './partition.js';
 
 const CONSUMER_ENV = { CONSUMER_PREFETCH: '400', BATCH_SIZE: '200', CONSUMER_FLUSH_INTERVAL_MS: '500' };
 let stack: LocalStack;
 let cluster: RabbitMqCluster;
 let truth: GroundTruth;
 const publishers: ServiceProcess[] = [];
+/** Healed in `after` too, so that a failed test leaves no rule behind. */
+const partitions: Partition[] = [];
 
 before(async () => {
   stack = await LocalStack.start({
@@ -39,6 +43,7 @@ before(async () => {
   truth = new GroundTruth(stack);
 });
 after(async () => {
+  for (const partition of partitions) partition.heal();
   await Promise.allSettled(publishers.map((publisher) => publisher.stop(15_000)));
   await stack?.stop();
 });
@@ -142,6 +147,45 @@ test('rolling restart of all three nodes under load', async (t) => {
         await confirmedMore(publisher, 100);
       }
       return { restarts: pauses.length, recoveryMs: Math.max(...pauses) };
+    },
+  );
+  t.diagnostic(JSON.stringify(figures));
+});
+
+test('a broker node cut off from the other two for 20 s, then healed', async (t) => {
+  const PARTITION_MS = 20_000;
+  const figures = await phase(
+    'broker-partition',
+    "three-node cluster, quorum queues, 300 trades/s: the first node (the publisher's, the queues' leader after a fresh start) cut off from the other two (Erlang distribution links dropped by packet filter rules on its own loopback address and the nodes' distribution ports) for 20 s, then healed",
+    async (publisher) => {
+      const [cut, ...majority] = cluster.nodes as readonly RabbitMqServer[];
+      if (!cut) throw new Error('no node');
+      await confirmedMore(publisher, 100 + Math.floor(Math.random() * 600));
+      const cutAt = Date.now();
+      const partition = Partition.isolateBroker(cut, majority);
+      partitions.push(partition);
+      try {
+        // The majority side goes on; pause_minority stops the cut node, so its clients move.
+        const recoveryMs = await flowingAgain(publisher, cutAt);
+        const leader = await waitFor('a majority-side leader', async () => {
+          const node = await cluster.leaderOfCompanyQueues(majority[0]);
+          return node !== cut ? node : undefined;
+        });
+        // The fault lasts 20 s whatever the recovery took (a duration, not a synchronisation).
+        await delay(Math.max(0, cutAt + PARTITION_MS - Date.now()));
+        partition.heal();
+        const healedAt = Date.now();
+        await cluster.waitFormed(120_000);
+        await cluster.waitReplicated(120_000);
+        return {
+          recoveryMs,
+          partitionMs: healedAt - cutAt,
+          rejoinMs: Date.now() - healedAt,
+          leaderDuring: leader.nodeName,
+        };
+      } finally {
+        partition.heal();
+      }
     },
   );
   t.diagnostic(JSON.stringify(figures));
