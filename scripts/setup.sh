@@ -15,12 +15,15 @@ fail() {
   exit 1
 }
 
-# 1. Debian packages: RabbitMQ, NGINX, Chromium (browser tests), docker-compose (compose file check).
+# 1. Debian packages: RabbitMQ, NGINX, Chromium (browser tests), docker-compose (compose file check),
+# iptables and iproute2's ss (the broker cluster's partition tests cut links on loopback).
 missing=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     fail "missing Debian packages: ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}"
