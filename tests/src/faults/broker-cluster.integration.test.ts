@@ -190,3 +190,57 @@ test('a broker node cut off from the other two for 20 s, then healed', async (t)
   );
   t.diagnostic(JSON.stringify(figures));
 });
+
+test('a consumer cut off from the broker but not the database, writing, while a standby takes its lease', async (t) => {
+  const [first, second, third] = cluster.nodes as readonly RabbitMqServer[];
+  if (!first || !second || !third) throw new Error('three nodes expected');
+  // A short AMQP heartbeat, so that the broker notices the silent holder in seconds (the
+  // negotiated default is 60 s: a takeover would wait two minutes).
+  const heartbeat = (url: string) => `${url}?heartbeat=2`;
+  // The holder reaches the broker through the third node only, the standby through the others:
+  // cutting the third node's AMQP port cuts the holder alone, new connections included.
+  const holder = await stack.addConsumer({
+    ...CONSUMER_ENV,
+    RABBITMQ_URL: heartbeat(third.url('consumer')),
+    RABBITMQ_URLS: '',
+  });
+  const previous = stack.consumers[0] as ServiceProcess;
+  await previous.stop(15_000);
+  await waitFor('the holder to take every lease', async () => (await holder.metric('consumer_leases_held')) === 3, {
+    timeoutMs: 30_000,
+  });
+  const standby = await stack.addConsumer({
+    ...CONSUMER_ENV,
+    RABBITMQ_URLS: [first, second].map((node) => heartbeat(node.url('consumer'))).join(','),
+  });
+  assert.equal(await standby.metric('consumer_leases_held'), 0, 'the standby stands by');
+  const figures = await phase(
+    'consumer-partition',
+    "three-node cluster, 300 trades/s, two consumer replicas (AMQP heartbeat 2 s): the lease holder's broker links cut (every packet to or from its node's AMQP port dropped) while it goes on writing its buffered batches to the database; the standby takes the leases; healed once it has",
+    async (publisher) => {
+      await confirmedMore(publisher, 100 + Math.floor(Math.random() * 600));
+      const writtenBefore = await holder.metric('consumer_batches_written_total');
+      const cutAt = Date.now();
+      const partition = Partition.isolateListener(third.port);
+      partitions.push(partition);
+      try {
+        const takeoverMs = await waitFor(
+          'the standby to take every lease',
+          async () => ((await standby.metric('consumer_leases_held')) === 3 ? Date.now() - cutAt : undefined),
+          { timeoutMs: 60_000, intervalMs: 100 },
+        );
+        const recoveryMs = await growingAgain('acks again', cutAt, () => total([standby], 'consumer_acked_total'));
+        const writtenAfterCut = (await holder.metric('consumer_batches_written_total')) - writtenBefore;
+        // The premise of the row: the cut-off holder went on writing what it had buffered.
+        assert.ok(writtenAfterCut >= 1, 'the holder wrote to the database after losing the broker');
+        partition.heal();
+        // Back in touch, the old holder stands by (the standby keeps the leases).
+        await waitFor('the old holder to reconnect', async () => (await holder.metric('consumer_leases_held')) === 0);
+        return { takeoverMs, recoveryMs, holderBatchesAfterCut: writtenAfterCut };
+      } finally {
+        partition.heal();
+      }
+    },
+  );
+  t.diagnostic(JSON.stringify(figures));
+});

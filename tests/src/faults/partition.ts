@@ -48,16 +48,15 @@ export class Partition {
     return partition;
   }
 
-  /** Cuts the TCP connections of `pid` to `port` (a client's links to a server), both ways. */
-  static isolateClient(pid: number, port: number): Partition {
+  /**
+   * Cuts every TCP connection to a listening port, new ones included (a broker node's AMQP port:
+   * its clients lose it, the node itself stays in its cluster).
+   */
+  static isolateListener(port: number): Partition {
     const partition = Partition.open();
     try {
-      // New connections from that process are cut by their local port once made; to refuse new
-      // ones as well, every connection to the port is listed now and again by the caller.
-      for (const localPort of clientPorts(pid, port)) {
-        partition.drop('--sport', String(localPort), '--dport', String(port));
-        partition.drop('--sport', String(port), '--dport', String(localPort));
-      }
+      partition.drop('--dport', String(port));
+      partition.drop('--sport', String(port));
     } catch (error) {
       partition.heal();
       throw error;
@@ -76,17 +75,4 @@ export class Partition {
     iptables('-F', this.chain);
     iptables('-X', this.chain);
   }
-}
-
-/** Local ports of the TCP connections process `pid` holds to 127.0.0.1:`port` (from `ss`). */
-export function clientPorts(pid: number, port: number): number[] {
-  const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'dst', `127.0.0.1:${port}`]).toString();
-  const ports: number[] = [];
-  for (const line of out.split('\n')) {
-    if (!line.includes(`pid=${pid},`)) continue;
-    const local = line.trim().split(/\s+/)[2] ?? '';
-    const localPort = Number(local.slice(local.lastIndexOf(':') + 1));
-    if (Number.isInteger(localPort) && localPort > 0) ports.push(localPort);
-  }
-  return ports;
 }
