@@ -14,6 +14,7 @@ import {
   ManagedProcess,
   makeRunDir,
   ProcSampler,
+  RabbitMqCluster,
   RabbitMqServer,
   ServiceProcess,
   waitFor,
@@ -27,8 +28,12 @@ const CONFIRM_WINDOW = 2_000;
 /** Seconds at the start of each run that are not counted (connection, JIT, queue warm-up). */
 const WARMUP_S = 3;
 
+type QueueType = 'classic' | 'quorum';
+
 interface Run {
   readonly tool: 'publisher' | 'perf-test';
+  /** classic: one node; quorum: a three-node cluster, the queue's leader being the node used. */
+  readonly queueType: QueueType;
   readonly round: number;
   /** Confirmed messages per second over the measured span. */
   readonly rate: number;
@@ -78,14 +83,19 @@ export function sampleBodySize(): number {
   }).length;
 }
 
-async function purge(rabbitmq: RabbitMqServer): Promise<void> {
+async function purge(rabbitmq: RabbitMqServer, queueType: QueueType): Promise<void> {
   await rabbitmq.withChannel(async (channel) => {
-    await channel.assertQueue(QUEUE, { durable: true });
+    await channel.assertQueue(QUEUE, { durable: true, arguments: { 'x-queue-type': queueType } });
     await channel.purgeQueue(QUEUE);
   });
 }
 
-async function runPublisher(rabbitmq: RabbitMqServer, seconds: number, round: number): Promise<Run> {
+async function runPublisher(
+  rabbitmq: RabbitMqServer,
+  queueType: QueueType,
+  seconds: number,
+  round: number,
+): Promise<Run> {
   const publisher = await ServiceProcess.start(
     'publisher',
     {
@@ -93,6 +103,7 @@ async function runPublisher(rabbitmq: RabbitMqServer, seconds: number, round: nu
       COMPANIES: QUEUE,
       PUBLISHER_RATE: '1000000', // as fast as the confirms allow
       PUBLISHER_MAX_IN_FLIGHT: String(CONFIRM_WINDOW),
+      PUBLISHER_QUEUE_TYPE: queueType,
       LOG_LEVEL: 'warn',
     },
     { label: 'publisher-bench' },
@@ -111,6 +122,7 @@ async function runPublisher(rabbitmq: RabbitMqServer, seconds: number, round: nu
     const usage = sampler.stop().producer;
     return {
       tool: 'publisher',
+      queueType,
       round,
       rate: (last - first) / elapsed,
       producerCpuPercent: usage?.cpuPercent ?? Number.NaN,
@@ -144,6 +156,7 @@ export function startPerfTest(rabbitmq: RabbitMqServer, classpath: string, optio
 
 async function runPerfTest(
   rabbitmq: RabbitMqServer,
+  queueType: QueueType,
   classpath: string,
   seconds: number,
   size: number,
@@ -196,7 +209,7 @@ async function runPerfTest(
     );
     if (measured.length === 0) throw new Error(`no PerfTest samples:\n${perfTest.output.slice(-2000)}`);
     const rate = measured.reduce((sum, sample) => sum + sample.confirmed, 0) / measured.length;
-    return { tool: 'perf-test', round, rate, producerCpuPercent: usage?.cpuPercent ?? Number.NaN };
+    return { tool: 'perf-test', queueType, round, rate, producerCpuPercent: usage?.cpuPercent ?? Number.NaN };
   } finally {
     if (sampling) sampler.stop();
     await perfTest.stop(10_000);
@@ -218,59 +231,94 @@ function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+/** Alternating rounds of both tools against one node (and its queue type). */
+async function rounds(
+  rabbitmq: RabbitMqServer,
+  queueType: QueueType,
+  classpath: string,
+  options: { seconds: number; rounds: number; size: number; log: (line: string) => void },
+): Promise<Run[]> {
+  const runs: Run[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    // Alternate the order so that neither tool always runs on a fuller queue or a warmer broker.
+    const order = round % 2 === 1 ? (['perf-test', 'publisher'] as const) : (['publisher', 'perf-test'] as const);
+    for (const tool of order) {
+      await purge(rabbitmq, queueType);
+      const result =
+        tool === 'publisher'
+          ? await runPublisher(rabbitmq, queueType, options.seconds, round)
+          : await runPerfTest(rabbitmq, queueType, classpath, options.seconds, options.size, round);
+      options.log(
+        `round ${round} ${queueType} ${tool}: ${Math.round(result.rate)} confirmed msg/s (producer CPU ${Math.round(result.producerCpuPercent)} %)`,
+      );
+      runs.push(result);
+    }
+  }
+  return runs;
+}
+
 export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   const seconds = short ? 10 : 30;
-  const rounds = short ? 1 : 3;
+  const roundCount = short ? 1 : 3;
   const size = sampleBodySize();
   const classpath = perfTestClasspath(log);
-  const rabbitmq = await RabbitMqServer.start();
   const runs: Run[] = [];
+  const rabbitmq = await RabbitMqServer.start();
   try {
-    for (let round = 1; round <= rounds; round++) {
-      // Alternate the order so that neither tool always runs on a fuller queue or a warmer broker.
-      const order = round % 2 === 1 ? (['perf-test', 'publisher'] as const) : (['publisher', 'perf-test'] as const);
-      for (const tool of order) {
-        await purge(rabbitmq);
-        const result =
-          tool === 'publisher'
-            ? await runPublisher(rabbitmq, seconds, round)
-            : await runPerfTest(rabbitmq, classpath, seconds, size, round);
-        log(
-          `round ${round} ${tool}: ${Math.round(result.rate)} confirmed msg/s (producer CPU ${Math.round(result.producerCpuPercent)} %)`,
-        );
-        runs.push(result);
-      }
-    }
+    runs.push(...(await rounds(rabbitmq, 'classic', classpath, { seconds, rounds: roundCount, size, log })));
   } finally {
     await rabbitmq.stop();
   }
-  const ours = median(runs.filter((run) => run.tool === 'publisher').map((run) => run.rate));
-  const theirs = median(runs.filter((run) => run.tool === 'perf-test').map((run) => run.rate));
+  // Quorum queues: a three-node cluster; the queue is declared through the first node, which
+  // leads it, and both tools publish to that node (confirms wait for a majority of the three).
+  const cluster = await RabbitMqCluster.start(3);
+  try {
+    const leader = cluster.nodes[0] as RabbitMqServer;
+    runs.push(...(await rounds(leader, 'quorum', classpath, { seconds, rounds: roundCount, size, log })));
+  } finally {
+    await cluster.stop();
+  }
+  const rateOf = (tool: Run['tool'], queueType: QueueType) =>
+    median(runs.filter((run) => run.tool === tool && run.queueType === queueType).map((run) => run.rate));
+  const ours = rateOf('publisher', 'classic');
+  const theirs = rateOf('perf-test', 'classic');
+  const oursQuorum = rateOf('publisher', 'quorum');
+  const theirsQuorum = rateOf('perf-test', 'quorum');
   const ratio = ours / theirs;
-  const settings = `persistent messages, publisher confirms (window ${CONFIRM_WINDOW}), one producer (one connection, one channel), one classic queue without consumers, ${size}-byte bodies, ${rounds} round(s) of ${seconds} s each after ${WARMUP_S} s warm-up, run alternately on one local RabbitMQ node`;
+  const quorumRatio = oursQuorum / theirsQuorum;
+  const settings = `persistent messages, publisher confirms (window ${CONFIRM_WINDOW}), one producer (one connection, one channel), one queue without consumers, ${size}-byte bodies, ${roundCount} round(s) of ${seconds} s each after ${WARMUP_S} s warm-up per tool and queue type, run alternately; classic: one local RabbitMQ node; quorum: a three-node local cluster (one machine), publishing to the queue's leader`;
   const rows = runs
     .map(
       (run) =>
-        `| ${run.round} | ${run.tool} | ${Math.round(run.rate).toLocaleString('en-US')} | ${Math.round(run.producerCpuPercent)} |`,
+        `| ${run.round} | ${run.queueType} | ${run.tool} | ${Math.round(run.rate).toLocaleString('en-US')} | ${Math.round(run.producerCpuPercent)} |`,
     )
     .join('\n');
   const markdown = `## Publisher: sustained confirmed publish rate vs RabbitMQ PerfTest ${PERF_TEST_VERSION}
 
 Settings: ${settings}.
 
-| | confirmed msg/s (median) |
-|---|---:|
-| our publisher | ${Math.round(ours).toLocaleString('en-US')} |
-| PerfTest | ${Math.round(theirs).toLocaleString('en-US')} |
-| **ratio** | **${(ratio * 100).toFixed(0)} %** (goal: at least 50 %) |
+| confirmed msg/s (median) | classic queue, one node | quorum queue, three nodes |
+|---|---:|---:|
+| our publisher | ${Math.round(ours).toLocaleString('en-US')} | ${Math.round(oursQuorum).toLocaleString('en-US')} |
+| PerfTest | ${Math.round(theirs).toLocaleString('en-US')} | ${Math.round(theirsQuorum).toLocaleString('en-US')} |
+| **ratio** (goal: at least 50 %) | **${(ratio * 100).toFixed(0)} %** | **${(quorumRatio * 100).toFixed(0)} %** |
 
-| round | tool | confirmed msg/s | producer CPU % of one core |
-|---:|---|---:|---:|
+| round | queue | tool | confirmed msg/s | producer CPU % of one core |
+|---:|---|---|---:|---:|
 ${rows}
 `;
   return {
     name: 'publisher',
-    data: { settings, perfTestVersion: PERF_TEST_VERSION, messageBytes: size, ours, perfTest: theirs, ratio, runs },
+    data: {
+      settings,
+      perfTestVersion: PERF_TEST_VERSION,
+      messageBytes: size,
+      ours,
+      perfTest: theirs,
+      ratio,
+      quorum: { ours: oursQuorum, perfTest: theirsQuorum, ratio: quorumRatio },
+      runs,
+    },
     markdown,
   };
 }
