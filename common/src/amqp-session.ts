@@ -21,7 +21,6 @@ export function nextEndpoint(count: number, failed: number): { index: number; ro
  */
 export class AmqpSession {
   private current: ChannelModel | undefined;
-  private currentUrl: string | undefined;
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
   private readonly urls: readonly string[];
@@ -38,11 +37,6 @@ export class AmqpSession {
 
   get connection(): ChannelModel | undefined {
     return this.current;
-  }
-
-  /** The URL of the node currently connected to (credentials redacted), for logs and tests. */
-  get endpoint(): string | undefined {
-    return this.currentUrl === undefined ? undefined : redactUrl(this.currentUrl);
   }
 
   start(): void {
@@ -65,19 +59,16 @@ export class AmqpSession {
         connection.on('unblocked', () => this.logger.info('broker unblocked us'));
         await this.setup(connection);
         this.current = connection;
-        this.currentUrl = url;
         attempt = 0;
         this.logger.info({ url: redactUrl(url) }, 'connected to RabbitMQ');
         const error = await closed;
         this.current = undefined;
-        this.currentUrl = undefined;
         if (this.stopping.signal.aborted) break;
         this.logger.warn({ url: redactUrl(url), err: error?.message }, 'lost RabbitMQ connection');
         // The node may be gone: try the next one first (a single node is simply retried).
         index = nextEndpoint(this.urls.length, index).index;
       } catch (error) {
         this.current = undefined;
-        this.currentUrl = undefined;
         if (connection) await this.closeQuietly(connection);
         if (this.stopping.signal.aborted) break;
         const next = nextEndpoint(this.urls.length, index);
@@ -101,7 +92,6 @@ export class AmqpSession {
     this.stopping.abort();
     const connection = this.current;
     this.current = undefined;
-    this.currentUrl = undefined;
     if (connection) await this.closeQuietly(connection);
     await this.running;
   }
