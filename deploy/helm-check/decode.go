@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -115,8 +116,13 @@ func Decode(manifests []Manifest, crds map[schema.GroupVersionKind]*CRD) ([]Obje
 	var objects []Object
 	var problems []error
 	for _, m := range manifests {
+		// As an API server reads it: JSON, integers as int64 (CEL rules compare types).
 		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(m.YAML), &u.Object); err != nil {
+		jsonData, err := yaml.YAMLToJSON([]byte(m.YAML))
+		if err == nil {
+			err = utiljson.Unmarshal(jsonData, &u.Object)
+		}
+		if err != nil {
 			problems = append(problems, fmt.Errorf("%s: not YAML: %w", m.Source, err))
 			continue
 		}
