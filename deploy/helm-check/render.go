@@ -53,6 +53,11 @@ type Manifest struct {
 // Render runs a client-only dry-run install (what `helm template` does) with the given values
 // and returns every rendered document, hooks included, in a stable order.
 func Render(values map[string]interface{}) ([]Manifest, error) {
+	return RenderRelease(ReleaseName, values)
+}
+
+// RenderRelease is Render with another release name.
+func RenderRelease(releaseName string, values map[string]interface{}) ([]Manifest, error) {
 	chrt, err := LoadChart()
 	if err != nil {
 		return nil, fmt.Errorf("load chart: %w", err)
@@ -62,7 +67,7 @@ func Render(values map[string]interface{}) ([]Manifest, error) {
 	install.DryRun = true
 	install.ClientOnly = true
 	install.Replace = true
-	install.ReleaseName = ReleaseName
+	install.ReleaseName = releaseName
 	install.Namespace = Namespace
 	install.KubeVersion = KubeVersion
 	install.DisableOpenAPIValidation = true

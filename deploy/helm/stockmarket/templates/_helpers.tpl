@@ -1,9 +1,13 @@
-{{/* Names: <release>-stockmarket, or the release name when it already says stockmarket. */}}
+{{/*
+Names: <release>-stockmarket, or the release name when it already says stockmarket; at most 36
+characters, so that the operators' derived names (<name>-rabbitmq-server-<n> and its revision
+label) stay within the 63 characters of a label value.
+*/}}
 {{- define "stockmarket.fullname" -}}
 {{- if contains "stockmarket" .Release.Name -}}
-{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- .Release.Name | trunc 36 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-stockmarket" .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- printf "%s-stockmarket" .Release.Name | trunc 36 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
