@@ -129,6 +129,11 @@ func TestHelmLint(t *testing.T) {
 			t.Errorf("helm lint (%s): %s", name, problem)
 		}
 	}
+	// And it can fail: a value the schema refuses is reported.
+	bad := map[string]interface{}{"mongodb": map[string]interface{}{"mode": "helm"}}
+	if problems := Lint(bad); len(problems) == 0 || !strings.Contains(strings.Join(problems, " "), "mode") {
+		t.Errorf("helm lint accepted mongodb.mode=helm: %v", problems)
+	}
 }
 
 // Each value set renders, and every object decodes strictly into its API type or validates
