@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -20,10 +22,24 @@ import (
 func resolveEnv(t *testing.T, objects []Object, c corev1.Container) []string {
 	t.Helper()
 	env := []string{"PATH=" + os.Getenv("PATH")}
+	for _, from := range c.EnvFrom {
+		if from.SecretRef == nil {
+			t.Fatalf("envFrom without a secretRef")
+		}
+		secret := Find(objects, "Secret", from.SecretRef.Name)
+		if secret == nil {
+			t.Fatalf("envFrom: Secret %s not rendered", from.SecretRef.Name)
+		}
+		for key, value := range secret.Typed.(*corev1.Secret).Data {
+			env = append(env, key+"="+string(value))
+		}
+	}
 	for _, e := range c.Env {
 		switch {
 		case e.ValueFrom == nil:
 			env = append(env, e.Name+"="+e.Value)
+		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
+			env = append(env, e.Name+"=pod-name-0")
 		case e.ValueFrom.SecretKeyRef != nil:
 			secret := Find(objects, "Secret", e.ValueFrom.SecretKeyRef.Name)
 			if secret == nil {
@@ -34,6 +50,8 @@ func resolveEnv(t *testing.T, objects []Object, c corev1.Container) []string {
 				t.Fatalf("%s: no key %s", e.Name, e.ValueFrom.SecretKeyRef.Key)
 			}
 			env = append(env, e.Name+"="+string(value))
+		default:
+			t.Fatalf("%s: a value source this test does not resolve", e.Name)
 		}
 	}
 	return env
@@ -215,11 +233,72 @@ func TestMongoInitJobEnvironmentIsWhatSetupReads(t *testing.T) {
 		settings.Liveview.Pwd != string(credentials["mongodb-liveview-password"]) {
 		t.Error("the Job's passwords are not the Secret's")
 	}
-	// The services log in as those users, on those members.
-	for _, service := range []string{"consumer", "liveview"} {
-		url := string(Find(objects, "Secret", ReleaseName+"-stockmarket-"+service).Typed.(*corev1.Secret).Data["MONGODB_URL"])
-		if !strings.Contains(url, strings.Join(want, ",")) || !strings.HasPrefix(url, "mongodb://"+service+":") {
-			t.Errorf("%s MONGODB_URL %s does not name its user and the Job's members", service, url)
+	// The services log in as those users and find the same members through the SRV record of
+	// the StatefulSet's headless Service (_mongodb._tcp: its port must be named mongodb, TCP).
+	svc := Find(objects, "Service", ReleaseName+"-stockmarket-mongodb")
+	sts := Find(objects, "StatefulSet", ReleaseName+"-stockmarket-mongodb")
+	if svc == nil || sts == nil {
+		t.Fatal("no MongoDB Service or StatefulSet")
+	}
+	service := svc.Typed.(*corev1.Service)
+	if service.Spec.ClusterIP != "None" || sts.Typed.(*appsv1.StatefulSet).Spec.ServiceName != service.Name ||
+		service.Spec.Ports[0].Name != "mongodb" || service.Spec.Ports[0].Protocol != corev1.ProtocolTCP {
+		t.Errorf("the MongoDB Service is not a headless Service of the StatefulSet with a TCP port named mongodb")
+	}
+	srvHost := service.Name + "." + Namespace + ".svc.cluster.local"
+	for _, name := range []string{"consumer", "liveview"} {
+		url := string(Find(objects, "Secret", ReleaseName+"-stockmarket-"+name).Typed.(*corev1.Secret).Data["MONGODB_URL"])
+		if !strings.HasPrefix(url, "mongodb+srv://"+name+":") || !strings.Contains(url, "@"+srvHost+"/") {
+			t.Errorf("%s MONGODB_URL %s does not name its user and the members' SRV record", name, url)
+		}
+	}
+}
+
+// Each service's own configuration parser (its built config.js; npm test builds before this
+// step) accepts the environment the chart gives it, Secrets included, and reads the settings
+// the chart means.
+func TestServicesAcceptTheirEnvironment(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is needed (npm test has it): ", err)
+	}
+	loaders := map[string]string{"publisher": "loadPublisherConfig", "consumer": "loadConsumerConfig", "liveview": "loadLiveviewConfig"}
+	script := `const [file, fn] = process.argv.slice(1);
+const config = (await import(file))[fn](process.env);
+console.log(JSON.stringify(config));`
+	for _, set := range []string{"defaults", "own-settings"} {
+		objects := rendered(t, set)
+		for service, loader := range loaders {
+			file := filepath.Join(RepoRoot(), service, "dist", "config.js")
+			if _, err := os.Stat(file); err != nil {
+				t.Fatalf("%s is not built: run npm run build first (%v)", service, err)
+			}
+			d := Find(objects, "Deployment", ReleaseName+"-stockmarket-"+service)
+			container := d.Typed.(*appsv1.Deployment).Spec.Template.Spec.Containers[0]
+			cmd := exec.Command(node, "--input-type=module", "-e", script, "file://"+file, loader)
+			cmd.Env = resolveEnv(t, objects, container)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Errorf("%s %s: the service refuses its environment: %v\n%s", set, service, err, out)
+				continue
+			}
+			var config map[string]interface{}
+			if err := json.Unmarshal(out, &config); err != nil {
+				t.Fatalf("%s: %v: %s", service, err, out)
+			}
+			companies := fmt.Sprint(config["COMPANIES"])
+			if set == "own-settings" && companies != "[AAPL MSFT TSLA NVDA BRK.B]" {
+				t.Errorf("%s %s: COMPANIES %s", set, service, companies)
+			}
+			if service == "publisher" && set == "defaults" && config["PUBLISHER_QUEUE_TYPE"] != "quorum" {
+				t.Errorf("publisher: PUBLISHER_QUEUE_TYPE %v", config["PUBLISHER_QUEUE_TYPE"])
+			}
+			if service == "consumer" && (config["CONSUMER_MAX_LEASES"] != float64(1) || config["MONGODB_WRITE_CONCERN"] != "majority") {
+				t.Errorf("consumer: leases %v, write concern %v", config["CONSUMER_MAX_LEASES"], config["MONGODB_WRITE_CONCERN"])
+			}
+			if service == "liveview" && config["LIVEVIEW_REPLICA_NAME"] != "pod-name-0" {
+				t.Errorf("liveview: replica name %v, want the pod's name", config["LIVEVIEW_REPLICA_NAME"])
+			}
 		}
 	}
 }

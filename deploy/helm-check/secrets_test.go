@@ -92,8 +92,10 @@ func TestPasswordsAreGeneratedOnInstall(t *testing.T) {
 	checkURL("consumer", "MONGODB_URL", "consumer", "mongodb-consumer-password")
 	checkURL("liveview", "MONGODB_URL", "liveview", "mongodb-liveview-password")
 	mongoURL := secretData(t, first, ReleaseName+"-stockmarket-consumer")["MONGODB_URL"]
-	if !strings.Contains(mongoURL, "replicaSet=rs0") || strings.Count(mongoURL, ":27017") != 3 {
-		t.Errorf("MONGODB_URL does not name the three members of rs0: %s", mongoURL)
+	srvHost := ReleaseName + "-stockmarket-mongodb." + Namespace + ".svc.cluster.local"
+	if !strings.HasPrefix(mongoURL, "mongodb+srv://") || !strings.Contains(mongoURL, "@"+srvHost+"/stockmarket?") ||
+		!strings.Contains(mongoURL, "replicaSet=rs0") || !strings.Contains(mongoURL, "tls=false") {
+		t.Errorf("MONGODB_URL does not seed rs0 from the headless Service's SRV record without TLS: %s", mongoURL)
 	}
 }
 

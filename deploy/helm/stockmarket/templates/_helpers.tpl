@@ -78,6 +78,19 @@ app: {{ include "stockmarket.mongodbName" . }}-svc
 {{- join "," $hosts -}}
 {{- end -}}
 
+{{/*
+The services' seed: the DNS SRV record Kubernetes publishes for the headless Service's port named
+"mongodb" (_mongodb._tcp.<service>), which lists every member; the driver then follows the
+replica set. mongodb+srv turns TLS on by default, so the URL says tls=false (the members here
+speak plain TCP inside the cluster). The community operator's own connection strings use the
+same record of its <name>-svc Service.
+*/}}
+{{- define "stockmarket.mongodbSrvHost" -}}
+{{- $name := include "stockmarket.mongodbName" . -}}
+{{- $service := ternary (printf "%s-svc" $name) $name (eq .Values.mongodb.mode "operator") -}}
+{{- printf "%s.%s.svc.%s" $service .Release.Namespace .Values.clusterDomain -}}
+{{- end -}}
+
 {{/* The replica set's name: rs0 here; the operator names it after the resource. */}}
 {{- define "stockmarket.mongodbReplicaSet" -}}
 {{- ternary (include "stockmarket.mongodbName" .) .Values.mongodb.replicaSetName (eq .Values.mongodb.mode "operator") -}}
