@@ -62,6 +62,11 @@ func RenderRelease(releaseName string, values map[string]interface{}) ([]Manifes
 	if err != nil {
 		return nil, fmt.Errorf("load chart: %w", err)
 	}
+	return RenderChart(chrt, releaseName, values)
+}
+
+// RenderChart renders a loaded chart (from its directory or a packaged archive).
+func RenderChart(chrt *chart.Chart, releaseName string, values map[string]interface{}) ([]Manifest, error) {
 	cfg := &action.Configuration{Log: func(string, ...interface{}) {}}
 	install := action.NewInstall(cfg)
 	install.DryRun = true
