@@ -5,7 +5,6 @@ package helmcheck
 
 import (
 	"fmt"
-	"io"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -27,8 +26,8 @@ const (
 	ReleaseName = "demo"
 )
 
-// KubeVersion is the oldest Kubernetes the chart says it supports (Chart.yaml kubeVersion) is
-// older; renders use a current one so that Capabilities look like a real cluster's.
+// KubeVersion is the cluster version the renders assume (Chart.yaml accepts 1.27 and newer), so
+// that .Capabilities look like a current cluster's.
 var KubeVersion = &chartutil.KubeVersion{Version: "v1.33.0", Major: "1", Minor: "33"}
 
 // RepoRoot is the repository's root directory (this file is deploy/helm-check/render.go).
@@ -170,6 +169,3 @@ func Lint(values map[string]interface{}) []string {
 	}
 	return problems
 }
-
-// Discard is an io.Writer for Helm's printing clients.
-var Discard io.Writer = io.Discard
