@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npm run build
 npm run lint
+# The Helm chart: rendered and checked with Helm's and Kubernetes' own Go packages (docs/kubernetes.md).
+(cd deploy/helm-check && go test -count=1 ./...)
 node scripts/run-tests.mjs "${1:-all}"
