@@ -4,6 +4,7 @@ import {
   DEFAULT_COMPANIES,
   envBool,
   envInt,
+  envMongoUrl,
   envUrl,
   logLevelSchema,
   parseEnv,
@@ -12,7 +13,7 @@ import { z } from 'zod';
 
 const consumerConfigShape = {
   RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://consumer:consumer-dev-password@localhost:5672/stockmarket'),
-  MONGODB_URL: envUrl(['mongodb:', 'mongodb+srv:'], 'mongodb://localhost:27017/?replicaSet=rs0'),
+  MONGODB_URL: envMongoUrl('mongodb://localhost:27017/?replicaSet=rs0'),
   MONGODB_DB: z
     .string()
     .regex(/^[^/\\. "$]{1,63}$/, 'not a valid database name')

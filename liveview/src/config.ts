@@ -1,9 +1,16 @@
 import { hostname } from 'node:os';
-import { companyListSchema, DEFAULT_COMPANIES, envInt, envUrl, logLevelSchema, parseEnv } from '@stockmarket/common';
+import {
+  companyListSchema,
+  DEFAULT_COMPANIES,
+  envInt,
+  envMongoUrl,
+  logLevelSchema,
+  parseEnv,
+} from '@stockmarket/common';
 import { z } from 'zod';
 
 export const liveviewConfigShape = {
-  MONGODB_URL: envUrl(['mongodb:', 'mongodb+srv:'], 'mongodb://localhost:27017/?replicaSet=rs0'),
+  MONGODB_URL: envMongoUrl('mongodb://localhost:27017/?replicaSet=rs0'),
   MONGODB_DB: z
     .string()
     .regex(/^[^/\\. "$]{1,63}$/, 'not a valid database name')
