@@ -101,6 +101,8 @@ const volumeSeries: ISeriesApi<'Histogram'> = chart.addSeries(
   1,
 );
 chart.panes()[1]?.setStretchFactor(0.25);
+// The library lays its panes out in a <table>: layout, not data (screen readers get the label).
+for (const table of $('#chart').querySelectorAll('table')) table.setAttribute('role', 'presentation');
 let sessionLine: IPriceLine | undefined;
 
 const price = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(2));
@@ -108,6 +110,16 @@ const volume = (value: number) =>
   value >= 1e6 ? `${(value / 1e6).toFixed(2)}M` : value >= 1e4 ? `${(value / 1e3).toFixed(1)}k` : String(value);
 const priceOf = (stock: StockView) => stock.lastPrice ?? stock.avgPrice;
 const seriesKey = (company: string, candleInterval: CandleInterval) => `${company}:${candleInterval}`;
+/** The newest `count` candles, oldest first, without sorting the whole series (called per tick). */
+function newestCandles(company: string, candleInterval: CandleInterval, count: number): CandleView[] {
+  const series = candles.get(seriesKey(company, candleInterval));
+  if (!series) return [];
+  const step = candleInterval === '1s' ? 1000 : 60_000;
+  let newest = 0;
+  for (const start of series.keys()) newest = Math.max(newest, start);
+  const from = newest - (count - 1) * step;
+  return [...series.values()].filter((candle) => candle.start >= from).sort((a, b) => a.start - b.start);
+}
 const sortedSeries = (company: string, candleInterval: CandleInterval) =>
   [...(candles.get(seriesKey(company, candleInterval))?.values() ?? [])].sort((a, b) => a.start - b.start);
 
@@ -175,6 +187,16 @@ function renderTiles(): void {
   rovingFocus();
 }
 
+let tilesPending = false;
+function scheduleTiles(): void {
+  if (tilesPending) return;
+  tilesPending = true;
+  requestAnimationFrame(() => {
+    tilesPending = false;
+    renderTiles();
+  });
+}
+
 function orderTiles(): void {
   const list = $('#tiles');
   for (const item of [...list.querySelectorAll<HTMLLIElement>('li[data-company]')].sort((a, b) =>
@@ -234,9 +256,7 @@ function renderTile(item: HTMLLIElement, company: string, stock: StockView): voi
 
 /** Closes of the newest 1 s candles (seeded by the snapshot and the history), coloured by direction. */
 function renderSpark(item: HTMLLIElement, company: string, session: SessionStats | undefined): void {
-  const closes = sortedSeries(company, '1s')
-    .slice(-SPARK_POINTS)
-    .map((candle) => candle.close);
+  const closes = newestCandles(company, '1s', SPARK_POINTS).map((candle) => candle.close);
   const polyline = item.querySelector('polyline');
   if (!polyline || closes.length === 0) return;
   const min = Math.min(...closes);
@@ -384,7 +404,18 @@ function updateChart(list: readonly CandleView[]): void {
     volumeSeries.update(toVolume(candle));
     lastBarTime = candle.start;
   }
-  describeChart(sortedSeries(selected as string, interval));
+  scheduleDescribe();
+}
+
+/** The chart's description and readout at most once per frame, however many updates arrive. */
+let describePending = false;
+function scheduleDescribe(): void {
+  if (describePending) return;
+  describePending = true;
+  requestAnimationFrame(() => {
+    describePending = false;
+    if (selected) describeChart(sortedSeries(selected, interval));
+  });
 }
 
 /** History once per series; afterwards the live feed keeps it current (no refetch on every click). */
@@ -615,7 +646,7 @@ socket.on('update', (message: UpdateMessage) => {
   mergeSessions(message.sessions);
   mergeCandles(message.candles);
   mergeStocks(message.stocks, Date.now(), message.sentAt);
-  if (message.stocks.length > 0) renderTiles();
+  if (message.stocks.length > 0) scheduleTiles();
   else autoSelect();
   updateChart(message.candles);
   showDelay(message.stocks);
