@@ -328,9 +328,13 @@ function withGaps<T>(series: readonly CandleView[], map: (candle: CandleView) =>
 let lastBarTime = 0;
 function renderChart(): void {
   if (!selected) return;
-  $('#chart-title').textContent = `${selected} · ${interval}`;
-  $('#tape-company').textContent = selected;
   const series = sortedSeries(selected, interval);
+  // A young 1 m history says how young it is, and its few bars may grow wide to fill the width.
+  const minutes = interval === '1m' && series.length < 60 ? ` · ${series.length} of 60 minutes so far` : '';
+  $('#chart-title').textContent = `${selected} · ${interval}`;
+  $('#chart-note').textContent = minutes.replace(' · ', '');
+  $('#tape-company').textContent = selected;
+  chart.applyOptions({ timeScale: { maxBarSpacing: interval === '1m' ? 60 : 14 } });
   candleSeries.setData(withGaps(series, toBar));
   vwapSeries.setData(withGaps(series, toVwap));
   volumeSeries.setData(withGaps(series, toVolume));
