@@ -41,6 +41,7 @@ let interval: CandleInterval = '1s';
 
 // Liveness, all on this page's clock.
 let connected = false;
+let awaitingSnapshot = false;
 let everConnected = false;
 let connectedAt = 0;
 let heartbeatAt = 0;
@@ -543,7 +544,16 @@ const CAUSE_TEXT = {
 let shown: Liveness | undefined;
 function renderStatus(): void {
   const now = Date.now();
-  const state = liveness({ connected, everConnected, now, connectedAt, heartbeatAt, heartbeat, lastTradeAt });
+  const state = liveness({
+    connected,
+    awaitingSnapshot,
+    everConnected,
+    now,
+    connectedAt,
+    heartbeatAt,
+    heartbeat,
+    lastTradeAt,
+  });
   if (state.drop) {
     // A replica that stopped its heartbeats is hung: leave it; socket.io reconnects (NGINX
     // skips the hung replica once its read timeout fires).
@@ -612,6 +622,7 @@ const socket = io({
 socket.on('connect', () => {
   connected = true;
   everConnected = true;
+  awaitingSnapshot = true;
   connectedAt = Date.now();
   heartbeatAt = 0;
   renderStatus();
@@ -632,6 +643,7 @@ socket.on('heartbeat', (message: HeartbeatMessage) => {
   renderStatus();
 });
 socket.on('snapshot', (message: SnapshotMessage) => {
+  awaitingSnapshot = false;
   replica = message.replica;
   $('#replica').textContent = message.replica;
   document.body.dataset.replica = message.replica;

@@ -28,8 +28,8 @@ test('fresh heartbeats and a recent trade: connected, with the trade age on the 
   assert.deepEqual(liveness(input()), { state: 'connected', tradeAgeMs: 400, drop: false });
 });
 
-test('the trade age turns amber from 60 % of the limit and stale (publisher) beyond it', () => {
-  assert.equal(liveness(input({ lastTradeAt: 100_000 - 1_600 })).state, 'delayed');
+test('the trade age turns amber from 70 % of the limit and stale (publisher) beyond it', () => {
+  assert.equal(liveness(input({ lastTradeAt: 100_000 - 1_800 })).state, 'delayed');
   const stale = liveness(input({ lastTradeAt: 100_000 - 2_600 }));
   assert.equal(stale.state, 'stale');
   assert.equal(stale.cause, 'publisher');
@@ -48,6 +48,12 @@ test('missed heartbeats: stale, cause replica, and the connection is dropped', (
   // No heartbeat yet on a new connection: measured from the connection.
   assert.equal(liveness(input({ heartbeatAt: 0, connectedAt: 99_000 })).drop, false);
   assert.equal(liveness(input({ heartbeatAt: 0, connectedAt: 97_000 })).drop, true);
+});
+
+test('connected but no snapshot yet: still reconnecting (the old figures must not judge the new replica)', () => {
+  const waiting = input({ awaitingSnapshot: true, heartbeatAt: 0, connectedAt: 99_900, lastTradeAt: 90_000 });
+  assert.deepEqual(liveness(waiting), { state: 'reconnecting', tradeAgeMs: 10_000, drop: false });
+  assert.equal(liveness({ ...waiting, connectedAt: 97_000 }).drop, true);
 });
 
 test('not connected: connecting, then reconnecting', () => {

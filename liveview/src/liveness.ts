@@ -11,10 +11,12 @@ export type StaleCause = 'replica' | 'database' | 'publisher';
 /** Heartbeats missed before the page gives up on a replica and reconnects. */
 export const MISSED_HEARTBEATS = 2.5;
 /** The trade age, as a share of the stale limit, from which the page turns amber. */
-export const DELAYED_SHARE = 0.6;
+export const DELAYED_SHARE = 0.7;
 
 export interface LivenessInput {
   connected: boolean;
+  /** Connected, but the new replica's snapshot has not arrived yet: what the page shows is old. */
+  awaitingSnapshot?: boolean;
   everConnected: boolean;
   /** The page's clock, ms. */
   now: number;
@@ -47,8 +49,10 @@ export function liveness(input: LivenessInput): Liveness {
   const interval = beat?.intervalMs ?? 1_000;
   const silentMs = input.now - (input.heartbeatAt || input.connectedAt);
   if (silentMs > MISSED_HEARTBEATS * interval) return { state: 'stale', cause: 'replica', tradeAgeMs, drop: true };
+  if (input.awaitingSnapshot)
+    return { state: input.everConnected ? 'reconnecting' : 'connecting', tradeAgeMs, drop: false };
   if (beat && !beat.fresh) return { state: 'stale', cause: 'database', tradeAgeMs, drop: false };
-  const limit = beat?.tradeStaleAfterMs ?? 2_500;
+  const limit = beat?.tradeStaleAfterMs ?? 2_200;
   if (tradeAgeMs !== undefined && tradeAgeMs > limit) {
     return { state: 'stale', cause: 'publisher', tradeAgeMs, drop: false };
   }

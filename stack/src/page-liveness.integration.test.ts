@@ -84,7 +84,11 @@ test('watchlist rows carry the session figures, the tape fills, times are local'
   assert.match(await text(page, `${tile} [data-field="split"]`), /^Buy \d+% · sell \d+%$/);
   assert.match(await text(page, `${tile} [data-field="time"]`), /^\d\d:\d\d:\d\d$/);
   assert.match(await text(page, `${tile} [data-field="avgPrice"]`), /^\d+\.\d\d$/);
-  assert.ok(((await page.getAttribute(`${tile} polyline`, 'points')) ?? '').split(' ').length >= 2, 'a sparkline');
+  await waitFor(
+    'a sparkline of several seconds',
+    async () => ((await page.getAttribute(`${tile} polyline`, 'points')) ?? '').split(' ').length >= 3,
+  );
+  assert.match((await page.getAttribute(`${tile} polyline`, 'class')) ?? '', /^spark-(up|down)$/);
 
   // The session open is the same on both replicas: it comes from MongoDB, not from this tab.
   const opens = await Promise.all(
@@ -207,16 +211,38 @@ test('serving replica hung (SIGSTOP): the page names another replica and updates
   const victim = stack.liveviews.find((_liveview, index) => `liveview-${index + 1}` === serving);
   assert.ok(victim, `the page names a replica of the stack (${serving})`);
   await recordPageChanges(page);
+  // Prices as shown, recorded in the page with their time: "updating again" means prices other
+  // than the frozen ones, shown by the other replica (its snapshot or a later update).
+  await page.evaluate(() => {
+    const shown = () =>
+      [...document.querySelectorAll('#tiles [data-field="price"]')].map((e) => e.textContent).join(' ');
+    const log: { at: number; prices: string; replica: string }[] = [];
+    (window as unknown as { prices: typeof log }).prices = log;
+    const record = () =>
+      log.push({ at: Date.now(), prices: shown(), replica: document.querySelector('#replica')?.textContent ?? '' });
+    new MutationObserver(record).observe(document.querySelector('#tiles') as Element, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+    record();
+  });
   stopped.add(victim);
   const hungAt = Date.now();
   victim.process.signal('SIGSTOP');
   try {
     const switched = await waitFor(
-      'a price update from another replica',
+      'new prices from another replica',
       async () => {
         const log = await pageChanges(page);
         const replica = log.find((change) => change.what === 'replica' && change.value !== serving);
-        const update = replica && log.find((change) => change.what === 'price' && change.at > replica.at);
+        const prices = await page.evaluate(
+          () => (window as unknown as { prices: { at: number; prices: string; replica: string }[] }).prices,
+        );
+        const frozen = prices.filter((entry) => entry.at <= hungAt).at(-1)?.prices;
+        const update =
+          replica &&
+          prices.find((entry) => entry.replica !== serving && entry.at >= replica.at && entry.prices !== frozen);
         return update ? { log, replica, update } : undefined;
       },
       { timeoutMs: 30_000 },
