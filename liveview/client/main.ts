@@ -537,6 +537,8 @@ const CAUSE_TEXT = {
   replica: (name: string) => `Replica ${name || '?'} stopped sending heartbeats: reconnecting to a living replica.`,
   database: (name: string, readAge?: number) =>
     `Replica ${name} cannot read the database (last read ${formatAge(readAge)}): prices are frozen.`,
+  unknown: (_name: string, _readAge?: number, tradeAge?: number) =>
+    `No new trades for ${formatAge(tradeAge).replace(' ago', '')}: checking whether the publisher, the database or this replica stopped…`,
   publisher: (_name: string, _readAge?: number, tradeAge?: number) =>
     `No new trades for ${formatAge(tradeAge).replace(' ago', '')}: the database answers, so the publisher (or the consumer) has stopped.`,
 };

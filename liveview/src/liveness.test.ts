@@ -28,18 +28,31 @@ test('fresh heartbeats and a recent trade: connected, with the trade age on the 
   assert.deepEqual(liveness(input()), { state: 'connected', tradeAgeMs: 400, drop: false });
 });
 
-test('the trade age turns amber from 70 % of the limit and stale (publisher) beyond it', () => {
+test('the trade age turns amber from 70 % of the limit and stale beyond it; publisher once the replica read nothing newer', () => {
   assert.equal(liveness(input({ lastTradeAt: 100_000 - 1_800 })).state, 'delayed');
-  const stale = liveness(input({ lastTradeAt: 100_000 - 2_600 }));
-  assert.equal(stale.state, 'stale');
-  assert.equal(stale.cause, 'publisher');
-  assert.equal(stale.drop, false);
+  // The heartbeat does not yet show a read well after the newest trade: stale, cause unknown.
+  const early = liveness(input({ lastTradeAt: 100_000 - 2_600 }));
+  assert.deepEqual([early.state, early.cause, early.drop], ['stale', 'unknown', false]);
+  // The replica read the database 2.6 s after the newest trade and found nothing newer.
+  const confirmed = liveness(
+    input({ lastTradeAt: 100_000 - 2_900, heartbeat: beat({ newestTradeAt: 7_300, lastReadAt: 9_900 }) }),
+  );
+  assert.deepEqual([confirmed.state, confirmed.cause], ['stale', 'publisher']);
 });
 
 test('a replica that cannot read the database: stale, cause database', () => {
   const result = liveness(input({ heartbeat: beat({ fresh: false }) }));
   assert.equal(result.state, 'stale');
   assert.equal(result.cause, 'database');
+  // Before the replica calls itself stale: no trades and its last read lagged 1.5 s when it sent
+  // the heartbeat: the database, not the publisher.
+  const lagging = liveness(input({ lastTradeAt: 97_000, heartbeat: beat({ lastReadAt: 8_500 }) }));
+  assert.deepEqual([lagging.state, lagging.cause], ['stale', 'database']);
+});
+
+test('no trades and heartbeats overdue (not yet missed): the replica is the suspect', () => {
+  const late = liveness(input({ lastTradeAt: 97_000, heartbeatAt: 100_000 - 1_600 }));
+  assert.deepEqual([late.state, late.cause, late.drop], ['stale', 'replica', false]);
 });
 
 test('missed heartbeats: stale, cause replica, and the connection is dropped', () => {

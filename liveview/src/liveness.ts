@@ -6,10 +6,12 @@ import type { HeartbeatMessage } from '@stockmarket/common';
  */
 export type LiveState = 'connecting' | 'reconnecting' | 'connected' | 'delayed' | 'stale';
 /** Why the data is stale, as far as the page can tell. */
-export type StaleCause = 'replica' | 'database' | 'publisher';
+export type StaleCause = 'replica' | 'database' | 'publisher' | 'unknown';
 
 /** Heartbeats missed before the page gives up on a replica and reconnects. */
 export const MISSED_HEARTBEATS = 2.5;
+/** A heartbeat this many intervals overdue makes the replica the suspect of a stall. */
+export const LATE_HEARTBEAT = 1.5;
 /** The trade age, as a share of the stale limit, from which the page turns amber. */
 export const DELAYED_SHARE = 0.7;
 
@@ -54,11 +56,25 @@ export function liveness(input: LivenessInput): Liveness {
   if (beat && !beat.fresh) return { state: 'stale', cause: 'database', tradeAgeMs, drop: false };
   const limit = beat?.tradeStaleAfterMs ?? 2_200;
   if (tradeAgeMs !== undefined && tradeAgeMs > limit) {
-    return { state: 'stale', cause: 'publisher', tradeAgeMs, drop: false };
+    return { state: 'stale', cause: staleCause(beat, silentMs / interval, limit), tradeAgeMs, drop: false };
   }
   if (tradeAgeMs !== undefined && tradeAgeMs > DELAYED_SHARE * limit)
     return { state: 'delayed', tradeAgeMs, drop: false };
   return { state: 'connected', tradeAgeMs, drop: false };
+}
+
+/**
+ * Why no trade arrives, from evidence only: heartbeats overdue -> the replica; the replica's own
+ * reads lagging when it last reported -> the database (the replica calls itself stale only after
+ * LIVEVIEW_STALE_AFTER_MS); the replica read the database well after the newest trade and found
+ * nothing newer -> the publisher (or the consumer). Until one of these shows: unknown.
+ */
+function staleCause(beat: HeartbeatMessage | undefined, missedIntervals: number, limit: number): StaleCause {
+  if (missedIntervals > LATE_HEARTBEAT) return 'replica';
+  if (!beat || beat.lastReadAt <= 0) return 'unknown';
+  if (beat.sentAt - beat.lastReadAt > limit / 2) return 'database';
+  if (beat.newestTradeAt > 0 && beat.lastReadAt - beat.newestTradeAt > limit) return 'publisher';
+  return 'unknown';
 }
 
 /** "0.4 s ago", "12 s ago", "3 min ago". */

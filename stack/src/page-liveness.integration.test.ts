@@ -188,7 +188,13 @@ test('publisher stopped: the page shows stale data, naming the publisher, within
   );
   t.diagnostic(`publisher stopped: stale shown after ${stale.at - stoppedAt} ms`);
   assert.ok(stale.at - stoppedAt <= 3_000, `stale shown ${stale.at - stoppedAt} ms after the publisher stopped`);
-  assert.equal(await page.getAttribute('#feed-banner', 'data-cause'), 'publisher');
+  // The cause follows once a heartbeat shows the replica read the database and found nothing new.
+  await waitFor(
+    'the banner naming the publisher',
+    async () => (await page.getAttribute('#feed-banner', 'data-cause')) === 'publisher',
+    { timeoutMs: 5_000 },
+  );
+  t.diagnostic(`publisher named after ${Date.now() - stoppedAt} ms (at most)`);
   assert.match(await text(page, '#feed-banner'), /publisher/);
   assert.equal(await page.isVisible('#feed-banner'), true);
   assert.equal(await text(page, '#connection'), 'stale data');
@@ -203,6 +209,32 @@ test('publisher stopped: the page shows stale data, naming the publisher, within
   await publisher.restart(false);
   await waitFor('live again', async () => (await state()) === 'connected', { timeoutMs: 60_000 });
   assert.equal(await page.isVisible('#feed-banner'), false);
+});
+
+test('database stopped: the page shows stale data naming the database (never the publisher), then recovers', async () => {
+  await waitFor('live', async () => (await state()) === 'connected', { timeoutMs: 30_000 });
+  await page.evaluate(() => {
+    const pill = document.querySelector('#connection') as HTMLElement;
+    const log: string[] = [];
+    (window as unknown as { causes: string[] }).causes = log;
+    new MutationObserver(() => log.push(`${pill.dataset.state}:${pill.dataset.cause}`)).observe(pill, {
+      attributes: true,
+      attributeFilter: ['data-state', 'data-cause'],
+    });
+  });
+  const causes = () => page.evaluate(() => (window as unknown as { causes: string[] }).causes);
+  await stack.mongo.pause();
+  try {
+    await waitFor('stale naming the database', async () => (await causes()).includes('stale:database'), {
+      timeoutMs: 15_000,
+    });
+    assert.match(await text(page, '#feed-banner'), /cannot read the database/);
+  } finally {
+    await stack.mongo.resume();
+  }
+  await waitFor('live again', async () => (await state()) === 'connected', { timeoutMs: 60_000 });
+  const seen = await causes();
+  assert.ok(!seen.includes('stale:publisher'), `the publisher was never blamed: ${seen.join(', ')}`);
 });
 
 test('serving replica hung (SIGSTOP): the page names another replica and updates again within 5 s', async (t) => {
