@@ -132,6 +132,23 @@ test('the page bundle is sent compressed', async () => {
   }
 });
 
+test('switching companies back and forth fetches each history once', async () => {
+  const fetched: string[] = [];
+  const onRequest = (request: { url(): string }) => {
+    if (request.url().includes('/api/candles')) fetched.push(new URL(request.url()).search);
+  };
+  page.on('request', onRequest);
+  try {
+    for (const company of ['MSFT', 'TSLA', 'MSFT', 'TSLA', 'AAPL', 'MSFT']) {
+      await page.click(`li[data-company="${company}"] button`);
+      await waitFor(`${company} charted`, async () => (await page.getAttribute('#chart', 'data-company')) === company);
+    }
+  } finally {
+    page.off('request', onRequest);
+  }
+  assert.equal(new Set(fetched).size, fetched.length, `no history fetched twice: ${fetched.join(' ')}`);
+});
+
 test('keyboard: arrow keys move between tiles, the chart is reachable and zooms', async () => {
   await page.focus('#tiles .tile[tabindex="0"]');
   const first = await page.evaluate(() => document.activeElement?.closest('li')?.dataset.company);
