@@ -25,6 +25,7 @@ import {
   type WhitespaceData,
 } from 'lightweight-charts';
 import { io } from 'socket.io-client';
+import { withGaps } from '../src/chart-gaps.js';
 import { formatAge, type Liveness, liveness, toPageClock } from '../src/liveness.js';
 
 const SPARK_POINTS = 60;
@@ -311,20 +312,10 @@ const toVolume = (candle: CandleView): HistogramData => ({
 });
 
 /** Missing seconds (or minutes) become empty slots, so an outage shows as a gap, not a jump. */
-function withGaps<T>(series: readonly CandleView[], map: (candle: CandleView) => T): (T | WhitespaceData)[] {
-  const step = interval === '1s' ? 1000 : 60_000;
-  const out: (T | WhitespaceData)[] = [];
-  let previous: number | undefined;
-  for (const candle of series) {
-    if (previous !== undefined) {
-      const missing = Math.min((candle.start - previous) / step - 1, 600);
-      for (let i = 1; i <= missing; i++) out.push({ time: time(previous + i * step) });
-    }
-    out.push(map(candle));
-    previous = candle.start;
-  }
-  return out;
-}
+const gapped = <T>(series: readonly CandleView[], map: (candle: CandleView) => T): (T | WhitespaceData)[] =>
+  withGaps<CandleView, T | WhitespaceData>(series, interval === '1s' ? 1000 : 60_000, map, (start) => ({
+    time: time(start),
+  }));
 
 let lastBarTime = 0;
 function renderChart(): void {
@@ -336,9 +327,9 @@ function renderChart(): void {
   $('#chart-note').textContent = minutes.replace(' · ', '');
   $('#tape-company').textContent = selected;
   chart.applyOptions({ timeScale: { maxBarSpacing: interval === '1m' ? 60 : 14 } });
-  candleSeries.setData(withGaps(series, toBar));
-  vwapSeries.setData(withGaps(series, toVwap));
-  volumeSeries.setData(withGaps(series, toVolume));
+  candleSeries.setData(gapped(series, toBar));
+  vwapSeries.setData(gapped(series, toVwap));
+  volumeSeries.setData(gapped(series, toVolume));
   lastBarTime = series.at(-1)?.start ?? 0;
   // A short history fills the width instead of sitting at the right edge.
   if (series.length > 0 && series.length < 120) chart.timeScale().fitContent();
