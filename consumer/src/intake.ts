@@ -100,7 +100,9 @@ export class Intake {
   /** Set-up on every (re)connection: topology, channels, then intake (directly or by lease). */
   async attach(connection: ChannelModel): Promise<void> {
     await ensureDeadLetterTopology(connection, this.logger);
-    for (const queue of this.config.QUEUES) await ensureQueue(connection, queue, 'classic', this.logger);
+    for (const queue of this.config.QUEUES) {
+      await ensureQueue(connection, queue, 'classic', this.logger, { durable: this.config.COMPANY_QUEUES_DURABLE });
+    }
     const deadLetters = await connection.createConfirmChannel();
     const channel = await connection.createChannel();
     await channel.prefetch(this.config.CONSUMER_PREFETCH);

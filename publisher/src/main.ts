@@ -90,7 +90,13 @@ async function main(): Promise<void> {
   );
   const session = new AmqpSession(config.RABBITMQ_URL, logger, async (connection) => {
     for (const company of config.COMPANIES) {
-      await declareCompanyQueue(connection, company, config.PUBLISHER_QUEUE_TYPE, logger);
+      await declareCompanyQueue(
+        connection,
+        company,
+        config.PUBLISHER_QUEUE_TYPE,
+        logger,
+        config.COMPANY_QUEUES_DURABLE,
+      );
     }
     await publisher.attach(connection);
   });

@@ -2,7 +2,8 @@ import type { Logger, QueueType } from '@stockmarket/common';
 import type { Channel, ChannelModel } from 'amqplib';
 
 /**
- * Declares a durable company queue with the publisher's settings. When a queue of that name
+ * Declares a company queue with the publisher's settings (durable unless `durable` is false,
+ * COMPANY_QUEUES_DURABLE: then as the course's original programs declare it). When a queue of that name
  * already exists with other arguments (another program's, or an older declaration), the broker
  * refuses the declaration with PRECONDITION_FAILED; the publisher then uses the queue as it is and
  * logs a warning naming the difference instead of crashing. Each attempt runs on a throwaway
@@ -13,16 +14,17 @@ export async function declareCompanyQueue(
   queue: string,
   queueType: QueueType,
   logger: Logger,
+  durable = true,
 ): Promise<void> {
   const args = queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
   const refused = await onThrowawayChannel(connection, (channel) =>
-    channel.assertQueue(queue, { durable: true, arguments: args }),
+    channel.assertQueue(queue, { durable, arguments: args }),
   );
   if (!refused) return;
   const missing = await onThrowawayChannel(connection, (channel) => channel.checkQueue(queue));
   if (missing) throw new Error(`cannot declare queue ${queue}: ${refused.message}`);
   logger.warn(
-    { queue, wanted: { durable: true, arguments: args }, err: refused.message },
+    { queue, wanted: { durable, arguments: args }, err: refused.message },
     'queue exists with other arguments; using it as it is',
   );
 }
