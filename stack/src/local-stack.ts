@@ -39,10 +39,20 @@ export class LocalStack {
 
   static async start(options: StackOptions = {}): Promise<LocalStack> {
     const durable = options.companyQueuesDurable ?? true;
-    const [rabbitmq, mongo] = await Promise.all([
+    const [rabbitmqStart, mongoStart] = await Promise.allSettled([
       RabbitMqServer.start({ companyQueuesDurable: durable }),
       FerretDbServer.start(),
     ]);
+    if (rabbitmqStart.status === 'rejected' || mongoStart.status === 'rejected') {
+      // Stop the one that started, or its processes keep the test process alive.
+      await Promise.allSettled([
+        rabbitmqStart.status === 'fulfilled' ? rabbitmqStart.value.stop() : undefined,
+        mongoStart.status === 'fulfilled' ? mongoStart.value.stop() : undefined,
+      ]);
+      throw rabbitmqStart.status === 'rejected' ? rabbitmqStart.reason : (mongoStart as PromiseRejectedResult).reason;
+    }
+    const rabbitmq = rabbitmqStart.value;
+    const mongo = mongoStart.value;
     const stack = new LocalStack(rabbitmq, mongo, { COMPANY_QUEUES_DURABLE: String(durable) });
     try {
       for (let i = 0; i < (options.consumers ?? 1); i++) await stack.addConsumer(options.consumerEnv);
