@@ -106,3 +106,24 @@ func TestBuildContext(t *testing.T) {
 		}
 	}
 }
+
+// One Node image for the whole suite: the Dockerfile's base is the one-shot's image.
+func TestDockerfileNodeImageMatchesCompose(t *testing.T) {
+	dt, err := os.ReadFile(dockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base string
+	for _, line := range strings.Split(string(dt), "\n") {
+		if value, ok := strings.CutPrefix(line, "ARG NODE_IMAGE="); ok {
+			base = value
+		}
+	}
+	p, err := LoadProject(context.Background(), repo, LoadOptions{EnvFile: filepath.Join(repo, ".env")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := p.Services["rabbitmq-definitions"].Image; base != want {
+		t.Errorf("Dockerfile NODE_IMAGE %q, rabbitmq-definitions runs %q", base, want)
+	}
+}

@@ -19,6 +19,8 @@ export const RABBITMQ_USERS = {
 export interface RabbitMqOptions {
   /** COMPANY_QUEUES_DURABLE of the definitions (default true); false as the original programs. */
   readonly companyQueuesDurable?: boolean;
+  /** Lines appended to the shared rabbitmq.conf (e.g. docker compose's own settings). */
+  readonly extraConfig?: string;
 }
 
 /** rabbitmq/render-definitions.mjs, the renderer docker compose runs (plain JavaScript). */
@@ -75,7 +77,7 @@ export class RabbitMqServer {
       '/etc/rabbitmq/definitions.json',
       join(this.dir, 'definitions.json'),
     );
-    writeFileSync(join(this.dir, 'rabbitmq.conf'), shared);
+    writeFileSync(join(this.dir, 'rabbitmq.conf'), `${shared}\n${options.extraConfig ?? ''}\n`);
     writeFileSync(join(this.dir, 'enabled_plugins'), '[].\n');
     if (process.getuid?.() === 0) {
       const { uid, gid } = rabbitmqUser();
