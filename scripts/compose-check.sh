@@ -24,8 +24,8 @@ fi
 
 # Run from the module's directory: the tests find the repository at ../..
 cd "$module"
-if "$bin" -test.count=1 >/tmp/compose-check.$$.log 2>&1; then
-  echo "compose-check: ok ($(grep -c . /tmp/compose-check.$$.log) lines; compose-go v2, BuildKit lint, .dockerignore)"
+if "$bin" -test.count=1 -test.v >/tmp/compose-check.$$.log 2>&1; then
+  echo "compose-check: ok, $(grep -c -- '--- PASS' /tmp/compose-check.$$.log) checks passed (compose-go v2, BuildKit lint, .dockerignore)"
   rm -f /tmp/compose-check.$$.log
 else
   cat /tmp/compose-check.$$.log >&2
