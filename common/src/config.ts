@@ -1,3 +1,4 @@
+import { ConnectionString } from 'mongodb-connection-string-url';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -52,6 +53,27 @@ export const envUrl = (protocols: readonly string[], fallback?: string) => {
     );
   return fallback === undefined ? url : url.default(fallback);
 };
+
+/**
+ * A MongoDB connection string, checked with the parser the driver itself uses: a replica set's
+ * seed list (`mongodb://u:p@mongo1:27017,mongo2:27017/...`) is not a WHATWG URL.
+ */
+export const envMongoUrl = (fallback?: string) => {
+  const url = z
+    .string()
+    .refine(isMongoConnectionString, 'must be a MongoDB connection string (mongodb:// or mongodb+srv://)');
+  return fallback === undefined ? url : url.default(fallback);
+};
+
+function isMongoConnectionString(value: string): boolean {
+  try {
+    new ConnectionString(value);
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'MongoParseError') return false;
+    throw error;
+  }
+}
 
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 

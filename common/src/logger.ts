@@ -1,3 +1,4 @@
+import { ConnectionString } from 'mongodb-connection-string-url';
 import { type Logger, pino } from 'pino';
 
 export type { Logger };
@@ -16,8 +17,21 @@ export function createLogger(service: string, level: string): Logger {
 
 /** Hides the password of a URL for logs. */
 export function redactUrl(raw: string): string {
+  if (raw.startsWith('mongodb')) return redactMongoUrl(raw);
   if (!URL.canParse(raw)) return '[unparseable url]';
   const url = new URL(raw);
   if (url.password) url.password = '***';
   return url.toString();
+}
+
+/** A MongoDB seed list (several hosts) is no WHATWG URL: the driver's own parser reads it. */
+function redactMongoUrl(raw: string): string {
+  try {
+    const url = new ConnectionString(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'MongoParseError') return '[unparseable url]';
+    throw error;
+  }
 }

@@ -36,6 +36,8 @@ export interface SnapshotMessage {
   candles: CandleView[];
   /** The replica's view of the database when the client connected (absent: true). */
   fresh?: boolean;
+  /** Session figures per company (absent from older replicas). */
+  sessions?: SessionStats[];
 }
 
 export interface UpdateMessage {
@@ -45,11 +47,57 @@ export interface UpdateMessage {
   fresh: boolean;
   /** When the replica emitted this update, epoch ms (its clock): fan-out delay is measured from it. */
   sentAt?: number;
+  /** Session figures of the companies whose session changed in this tick. */
+  sessions?: SessionStats[];
+}
+
+/**
+ * A company's trading session as every replica derives it from the 1 m candles in MongoDB: the
+ * session is the UTC calendar day; its open is the open of its first 1 m candle.
+ */
+export interface SessionStats {
+  company: string;
+  /** Session start, epoch ms (00:00 UTC). */
+  start: number;
+  open: number;
+  high: number;
+  low: number;
+  /** Last close of the session's newest candle. */
+  close: number;
+  /** Volume-weighted average price over the whole session. */
+  vwap: number;
+  volume: number;
+  trades: number;
+  buys: number;
+  sells: number;
+  /** Minutes of the session that have candles. */
+  minutes: number;
+}
+
+/**
+ * Sent by every replica every `intervalMs` whether or not anything changed, so a client can tell
+ * a quiet feed (heartbeats, no trades) from a dead replica (no heartbeats).
+ */
+export interface HeartbeatMessage {
+  replica: string;
+  /** The replica's clock when it sent this, epoch ms. */
+  sentAt: number;
+  /** The replica can read MongoDB (its last read is recent). */
+  fresh: boolean;
+  /** Epoch ms of the replica's last successful read (0 before the first). */
+  lastReadAt: number;
+  /** Epoch ms of the newest trade the replica has seen (0 before the first). */
+  newestTradeAt: number;
+  /** Period of these heartbeats, ms: a client drops the connection after a few missed ones. */
+  intervalMs: number;
+  /** No trade for this long counts as a stalled feed. */
+  tradeStaleAfterMs: number;
 }
 
 export interface ServerToClientEvents {
   snapshot: (message: SnapshotMessage) => void;
   update: (message: UpdateMessage) => void;
+  heartbeat: (message: HeartbeatMessage) => void;
 }
 
 export type ClientToServerEvents = Record<string, never>;

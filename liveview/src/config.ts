@@ -1,9 +1,16 @@
 import { hostname } from 'node:os';
-import { companyListSchema, DEFAULT_COMPANIES, envInt, envUrl, logLevelSchema, parseEnv } from '@stockmarket/common';
+import {
+  companyListSchema,
+  DEFAULT_COMPANIES,
+  envInt,
+  envMongoUrl,
+  logLevelSchema,
+  parseEnv,
+} from '@stockmarket/common';
 import { z } from 'zod';
 
 export const liveviewConfigShape = {
-  MONGODB_URL: envUrl(['mongodb:', 'mongodb+srv:'], 'mongodb://localhost:27017/?replicaSet=rs0'),
+  MONGODB_URL: envMongoUrl('mongodb://localhost:27017/?replicaSet=rs0'),
   MONGODB_DB: z
     .string()
     .regex(/^[^/\\. "$]{1,63}$/, 'not a valid database name')
@@ -26,6 +33,10 @@ export const liveviewConfigShape = {
   LIVEVIEW_SNAPSHOT_CANDLES: envInt(60, 0, 10_000),
   /** The data counts as stale when the last successful read is older than this. */
   LIVEVIEW_STALE_AFTER_MS: envInt(3_000, 100, 600_000),
+  /** Every replica sends each client a heartbeat this often, changes or not (NGINX's read timeout on /socket.io/ is a few of these). */
+  LIVEVIEW_HEARTBEAT_INTERVAL_MS: envInt(1_000, 100, 60_000),
+  /** The page calls the feed stalled when the newest trade is older than this (amber from 70 %). */
+  LIVEVIEW_TRADE_STALE_AFTER_MS: envInt(2_200, 200, 600_000),
   /** socket.io clients one replica accepts; more are refused (NGINX also caps per address). */
   LIVEVIEW_MAX_CLIENTS: envInt(20_000, 1, 1_000_000),
   LIVEVIEW_SHUTDOWN_TIMEOUT_MS: envInt(10_000, 1000, 600_000),

@@ -1,8 +1,12 @@
+import { EventEmitter } from 'node:events';
 import { createLogger, createMetricsRegistry, exitOnStartupError, installShutdown } from '@stockmarket/common';
 import { MongoClient } from 'mongodb';
 import { loadLiveviewConfig } from './config.js';
-import { Feed } from './feed.js';
-import { createLiveviewServer, type LiveviewServer } from './server.js';
+import { Feed, type FeedChange } from './feed.js';
+import { createLiveviewServer } from './server.js';
+import { readSessionCandles } from './session-source.js';
+import { SessionBook, sessionStartOf } from './session-stats.js';
+import { tradeSource } from './trade-tape.js';
 
 const bootLogger = createLogger('liveview', 'info');
 
@@ -20,10 +24,12 @@ async function main(): Promise<void> {
     readPreference: 'primaryPreferred',
     appName: 'stockmarket-liveview',
   });
+  const db = client.db(config.MONGODB_DB);
 
-  let server: LiveviewServer | undefined;
+  // The feed reports to this emitter and the server listens to it: each is built once its inputs exist.
+  const feedEvents = new EventEmitter<{ change: [FeedChange]; freshness: [boolean] }>();
   const feed = new Feed(
-    client.db(config.MONGODB_DB),
+    db,
     config.MONGODB_COLLECTION,
     config.COMPANIES,
     {
@@ -33,12 +39,25 @@ async function main(): Promise<void> {
     },
     logger,
     {
-      onChange: (change) => server?.publish(change),
-      onFreshness: (fresh) => server?.publishFreshness(fresh),
+      onChange: (change) => feedEvents.emit('change', change),
+      onFreshness: (fresh) => feedEvents.emit('freshness', fresh),
     },
   );
-  server = createLiveviewServer(config, feed, registry, logger);
+  const sessions = new SessionBook();
+  const server = createLiveviewServer(config, feed, registry, logger, sessions, tradeSource(db));
+  feedEvents.on('change', server.publish);
+  feedEvents.on('freshness', server.publishFreshness);
+
+  // The session's minutes before the feed's own history, so newer figures win.
+  try {
+    sessions.apply(await readSessionCandles(db, config.COMPANIES, sessionStartOf(Date.now())));
+  } catch (error) {
+    logger.warn({ err: (error as Error).message }, 'session read failed; the session starts with the held history');
+  }
   await feed.start();
+  sessions.apply(
+    config.COMPANIES.flatMap((company) => feed.state.recentCandles(company, '1m', config.LIVEVIEW_CANDLE_HISTORY)),
+  );
   const { http } = server;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -48,9 +67,8 @@ async function main(): Promise<void> {
   logger.info({ port: typeof address === 'object' && address ? address.port : config.PORT }, 'liveview listening');
 
   shutdown.onStop(async () => {
-    const io = server?.io;
-    // Closes every socket, the engine and the HTTP server.
-    await new Promise<void>((resolve) => (io ? io.close(() => resolve()) : resolve()));
+    // Closes every socket, the engine, the HTTP server and the heartbeats.
+    await server.close();
     await feed.stop();
     await client.close();
   });

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import {
   type CandleView,
   createLogger,
+  type HeartbeatMessage,
   type SnapshotMessage,
   type StockView,
   type UpdateMessage,
@@ -38,7 +39,7 @@ before(async () => {
   base = `http://127.0.0.1:${(server.http.address() as AddressInfo).port}`;
 });
 after(async () => {
-  await new Promise<void>((resolve) => server.io.close(() => resolve()));
+  await server.close();
 });
 
 const candle = (company: string, start: number, trades: number): CandleView => ({
@@ -127,6 +128,53 @@ test('a client on a stale replica learns it in the snapshot and when it turns fr
     assert.ok(typeof message.sentAt === 'number' && Math.abs(message.sentAt - Date.now()) < 5_000);
   } finally {
     feed.fresh = true;
+    socket.close();
+  }
+});
+
+test('heartbeats: one right after the snapshot, then every interval while nothing changes', async () => {
+  const socket = connect(base, { transports: ['websocket'], reconnection: false, forceNew: true });
+  try {
+    const beats: HeartbeatMessage[] = [];
+    const arrived = new Promise<void>((resolve) =>
+      socket.on('heartbeat', (beat) => {
+        beats.push(beat);
+        if (beats.length === 2) resolve();
+      }),
+    );
+    await arrived;
+    const [first, second] = beats as [HeartbeatMessage, HeartbeatMessage];
+    assert.equal(first.replica, 'unit-1');
+    assert.equal(first.fresh, true);
+    assert.equal(first.intervalMs, config.LIVEVIEW_HEARTBEAT_INTERVAL_MS);
+    assert.equal(first.tradeStaleAfterMs, config.LIVEVIEW_TRADE_STALE_AFTER_MS);
+    const gap = second.sentAt - first.sentAt;
+    assert.ok(gap > 0 && gap <= config.LIVEVIEW_HEARTBEAT_INTERVAL_MS + 500, `heartbeats ${gap} ms apart`);
+  } finally {
+    socket.close();
+  }
+});
+
+test('a changed 1 m candle carries its session figures in the update and in the next snapshot', async () => {
+  const socket = connect(base, { transports: ['websocket'], reconnection: false, forceNew: true });
+  try {
+    await new Promise<SnapshotMessage>((resolve) => socket.once('snapshot', resolve));
+    const update = new Promise<UpdateMessage>((resolve) => socket.once('update', resolve));
+    const minute: CandleView = { ...candle('TSLA', 1_700_000_040_000, 7), interval: '1m', open: 5 };
+    server.publish({ candles: feed.state.applyCandles([minute]), stocks: [] });
+    const message = await update;
+    assert.deepEqual(
+      message.sessions?.map((session) => [session.company, session.open, session.volume]),
+      [['TSLA', 5, 7]],
+    );
+    const later = connect(base, { transports: ['websocket'], reconnection: false, forceNew: true });
+    try {
+      const snapshot = await new Promise<SnapshotMessage>((resolve) => later.once('snapshot', resolve));
+      assert.equal(snapshot.sessions?.find((session) => session.company === 'TSLA')?.open, 5);
+    } finally {
+      later.close();
+    }
+  } finally {
     socket.close();
   }
 });

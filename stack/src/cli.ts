@@ -1,6 +1,7 @@
 /**
  * `npm run stack`: the whole system on this machine, without Docker, at http://localhost:3000
- * (STACK_PORT to change it) until Ctrl-C.
+ * (STACK_PORT to change it) until Ctrl-C. COMPANY_QUEUES_DURABLE=false runs it in the compatibility
+ * mode for the course's original programs (non-durable company queues).
  */
 
 import { stackConfig } from './config.js';
@@ -12,10 +13,11 @@ const {
   STACK_LIVEVIEWS: liveviews,
   STACK_CONSUMERS: consumers,
   STACK_BROKERS: brokers,
+  COMPANY_QUEUES_DURABLE: companyQueuesDurable,
 } = stackConfig;
 
 console.log('starting RabbitMQ, FerretDB, consumer, liveview x%d, NGINX, publisher…', liveviews);
-const stack = await LocalStack.start({ port, liveviews, consumers, brokers });
+const stack = await LocalStack.start({ port, liveviews, consumers, brokers, companyQueuesDurable });
 setInterruptHandler(async () => {
   console.log('\nstopping…');
   await stack.stop();
@@ -24,6 +26,7 @@ console.log(`
 stockmarket is running: http://localhost:${port}
 
 ${(stack.cluster?.nodes ?? [stack.rabbitmq]).map((node) => `  RabbitMQ   amqp://127.0.0.1:${node.port}/stockmarket  (data: ${node.dir})`).join('\n')}
+             company queues ${companyQueuesDurable ? (stack.cluster ? 'quorum' : 'durable') : 'non-durable (COMPANY_QUEUES_DURABLE=false)'}
   FerretDB   ${stack.mongo.url}  (data: ${stack.mongo.dir})
   liveview   ${stack.liveviews.map((liveview) => liveview.url).join('  ')}
   consumer   ${stack.consumers.map((consumer) => `${consumer.url}/metrics`).join('  ')}

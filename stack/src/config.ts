@@ -1,4 +1,4 @@
-import { envInt, parseEnv } from '@stockmarket/common';
+import { envBool, envInt, parseEnv } from '@stockmarket/common';
 import { z } from 'zod';
 
 /**
@@ -24,6 +24,8 @@ export const stackConfig = parseEnv(
       .transform(Number)
       .pipe(z.union([z.literal(1), z.literal(3)]))
       .default(1),
+    /** `npm run stack`: false runs the compatibility mode of the course's original programs. */
+    COMPANY_QUEUES_DURABLE: envBool(true),
     /** Handed on to the processes the stack starts (servers and services find their tools by it). */
     PATH: z.string().default('/usr/bin:/bin'),
     HOME: z.string().optional(),

@@ -16,6 +16,11 @@ export interface StackOptions {
   readonly publisherEnv?: Record<string, string>;
   readonly consumerEnv?: Record<string, string>;
   readonly liveviewEnv?: Record<string, string>;
+  /**
+   * COMPANY_QUEUES_DURABLE for the broker's definitions, the publisher and the consumers
+   * (default true); false runs the compatibility mode for the course's original programs.
+   */
+  readonly companyQueuesDurable?: boolean;
 }
 
 /**
@@ -32,19 +37,35 @@ export class LocalStack {
     /** The broker, or the first node of the cluster. */
     readonly rabbitmq: RabbitMqServer,
     readonly mongo: FerretDbServer,
+    /** Settings every publisher and consumer of this stack shares with the broker. */
+    readonly queueEnv: Record<string, string>,
     readonly cluster?: RabbitMqCluster,
   ) {}
 
   static async start(options: StackOptions = {}): Promise<LocalStack> {
+    const durable = options.companyQueuesDurable ?? true;
     const clustered = (options.brokers ?? 1) > 1;
-    const [brokers, mongo] = await Promise.all([
-      clustered ? RabbitMqCluster.start(options.brokers) : RabbitMqServer.start(),
+    const [rabbitmqStart, mongoStart] = await Promise.allSettled([
+      clustered
+        ? RabbitMqCluster.start(options.brokers, { companyQueuesDurable: durable })
+        : RabbitMqServer.start({ companyQueuesDurable: durable }),
       FerretDbServer.start(),
     ]);
+    if (rabbitmqStart.status === 'rejected' || mongoStart.status === 'rejected') {
+      // Stop the one that started, or its processes keep the test process alive.
+      await Promise.allSettled([
+        rabbitmqStart.status === 'fulfilled' ? rabbitmqStart.value.stop() : undefined,
+        mongoStart.status === 'fulfilled' ? mongoStart.value.stop() : undefined,
+      ]);
+      throw rabbitmqStart.status === 'rejected' ? rabbitmqStart.reason : (mongoStart as PromiseRejectedResult).reason;
+    }
+    const brokers = rabbitmqStart.value;
+    const mongo = mongoStart.value;
+    const queueEnv = { COMPANY_QUEUES_DURABLE: String(durable) };
     const stack =
       brokers instanceof RabbitMqCluster
-        ? new LocalStack(brokers.nodes[0] as RabbitMqServer, mongo, brokers)
-        : new LocalStack(brokers, mongo);
+        ? new LocalStack(brokers.nodes[0] as RabbitMqServer, mongo, queueEnv, brokers)
+        : new LocalStack(brokers, mongo, queueEnv);
     try {
       for (let i = 0; i < (options.consumers ?? 1); i++) await stack.addConsumer(options.consumerEnv);
       for (let i = 0; i < (options.liveviews ?? 2); i++) await stack.addLiveview(options.liveviewEnv);
@@ -53,10 +74,7 @@ export class LocalStack {
         options.port,
       );
       if (options.publisher ?? true) {
-        stack.publisher = await ServiceProcess.start('publisher', {
-          ...stack.brokerEnv('publisher'),
-          ...options.publisherEnv,
-        });
+        stack.publisher = await ServiceProcess.start('publisher', stack.publisherEnv(options.publisherEnv));
       }
       return stack;
     } catch (error) {
@@ -77,9 +95,14 @@ export class LocalStack {
     return env;
   }
 
+  publisherEnv(extra: Record<string, string> = {}): Record<string, string> {
+    return { ...this.brokerEnv('publisher'), ...this.queueEnv, ...extra };
+  }
+
   consumerEnv(extra: Record<string, string> = {}): Record<string, string> {
     return {
       ...this.brokerEnv('consumer'),
+      ...this.queueEnv,
       MONGODB_URL: this.mongo.url,
       // FerretDB acknowledges every write durably on its one node.
       MONGODB_WRITE_CONCERN: '1',

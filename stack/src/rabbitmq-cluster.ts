@@ -4,7 +4,7 @@ import { stackConfig } from './config.js';
 import { makeRunDir } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
-import { type ClusterMembership, RabbitMqServer, rabbitNodeName } from './rabbitmq.js';
+import { type ClusterMembership, type RabbitMqOptions, RabbitMqServer, rabbitNodeName } from './rabbitmq.js';
 import { waitFor } from './wait.js';
 
 /** The company queues and the dead-letter queue: the quorum queues of a cluster. */
@@ -31,7 +31,7 @@ export class RabbitMqCluster {
     private readonly epmd: ManagedProcess,
   ) {}
 
-  static async start(size = 3): Promise<RabbitMqCluster> {
+  static async start(size = 3, options: RabbitMqOptions = {}): Promise<RabbitMqCluster> {
     const ports: number[] = [];
     for (let i = 0; i < size; i++) ports.push(await freePort());
     const membership: ClusterMembership = {
@@ -57,7 +57,7 @@ export class RabbitMqCluster {
     try {
       // The seed first; the others then find it through peer discovery and join it. One at a
       // time: two blank nodes joining at once can each decide to form a cluster of their own.
-      for (const port of ports) nodes.push(await RabbitMqServer.startMember(port, membership));
+      for (const port of ports) nodes.push(await RabbitMqServer.startMember(port, membership, options));
       await cluster.waitFormed();
       for (const node of nodes.slice(1)) {
         await node.tool('rabbitmq-queues', 'grow', node.nodeName, 'all', '--vhost-pattern', '^stockmarket$');

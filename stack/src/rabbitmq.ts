@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { appendFileSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import amqp from 'amqplib';
 import { stackConfig } from './config.js';
 import { makeRunDir, repoRoot } from './paths.js';
@@ -35,6 +36,18 @@ export interface ClusterMembership {
 
 export const rabbitNodeName = (port: number) => `stockmarket-${port}@localhost`;
 
+export interface RabbitMqOptions {
+  /** COMPANY_QUEUES_DURABLE of the definitions (default true); false as the original programs. */
+  readonly companyQueuesDurable?: boolean;
+  /** Lines appended to the shared rabbitmq.conf (e.g. docker compose's own settings). */
+  readonly extraConfig?: string;
+}
+
+/** rabbitmq/render-definitions.mjs, the renderer docker compose runs (plain JavaScript). */
+interface DefinitionsRenderer {
+  renderDefinitions(definitions: unknown, env: Record<string, string>): { definitions: unknown };
+}
+
 /**
  * A private RabbitMQ node from Debian's rabbitmq-server: its own node name, AMQP, distribution
  * and epmd ports, data and log directories, loading the project's definitions file at boot.
@@ -52,17 +65,21 @@ export class RabbitMqServer {
     readonly cluster?: ClusterMembership,
   ) {}
 
-  static async start(): Promise<RabbitMqServer> {
+  static async start(options: RabbitMqOptions = {}): Promise<RabbitMqServer> {
     const server = new RabbitMqServer(makeRunDir('rabbitmq'), await freePort(), await freePort(), await freePort());
-    server.prepare();
+    await server.prepare(options);
     await server.boot();
     return server;
   }
 
   /** A cluster member on `port` (chosen by the cluster so that every node name is known first). */
-  static async startMember(port: number, cluster: ClusterMembership): Promise<RabbitMqServer> {
+  static async startMember(
+    port: number,
+    cluster: ClusterMembership,
+    options: RabbitMqOptions = {},
+  ): Promise<RabbitMqServer> {
     const server = new RabbitMqServer(makeRunDir('rabbitmq'), port, await freePort(), cluster.epmdPort, cluster);
-    server.prepare();
+    await server.prepare(options);
     server.prepareMembership(cluster);
     await server.boot();
     return server;
@@ -123,14 +140,23 @@ export class RabbitMqServer {
     return `amqp://${user}:${RABBITMQ_USERS[user]}@127.0.0.1:${this.port}/${RABBITMQ_VHOST}`;
   }
 
-  private prepare(): void {
+  private async prepare(options: RabbitMqOptions): Promise<void> {
     for (const sub of ['mnesia', 'log', 'home']) mkdirSync(join(this.dir, sub), { recursive: true });
-    copyFileSync(join(repoRoot, 'rabbitmq', 'definitions.json'), join(this.dir, 'definitions.json'));
+    // The definitions as compose's rabbitmq-definitions one-shot renders them (same code), with
+    // the committed development passwords and the queues' durability.
+    const renderer = (await import(
+      pathToFileURL(join(repoRoot, 'rabbitmq', 'render-definitions.mjs')).href
+    )) as DefinitionsRenderer;
+    const { definitions } = renderer.renderDefinitions(
+      JSON.parse(readFileSync(join(repoRoot, 'rabbitmq', 'definitions.json'), 'utf8')),
+      { COMPANY_QUEUES_DURABLE: String(options.companyQueuesDurable ?? true) },
+    );
+    writeFileSync(join(this.dir, 'definitions.json'), `${JSON.stringify(definitions, null, 2)}\n`);
     const shared = readFileSync(join(repoRoot, 'rabbitmq', 'rabbitmq.conf'), 'utf8').replace(
       '/etc/rabbitmq/definitions.json',
       join(this.dir, 'definitions.json'),
     );
-    writeFileSync(join(this.dir, 'rabbitmq.conf'), shared);
+    writeFileSync(join(this.dir, 'rabbitmq.conf'), `${shared}\n${options.extraConfig ?? ''}\n`);
     writeFileSync(join(this.dir, 'enabled_plugins'), '[].\n');
     if (process.getuid?.() === 0) {
       const { uid, gid } = rabbitmqUser();

@@ -145,7 +145,7 @@ test('switching the interval to 1m and back changes the data shown', async () =>
   );
 });
 
-test('keyboard: a tile is reachable with Tab and selects its company with Enter', async () => {
+test('keyboard: a tile is reachable with Tab and arrows and selects its company with Enter', async () => {
   const target = await page.$$eval(
     '#tiles li',
     (items, current) =>
@@ -155,11 +155,12 @@ test('keyboard: a tile is reachable with Tab and selects its company with Enter'
   assert.ok(target);
   await page.focus('body');
   let focused = '';
+  // One tile is in the Tab order (the selected one); arrow keys move between tiles.
   for (let i = 0; i < 20 && focused !== target; i++) {
-    await page.keyboard.press('Tab');
+    await page.keyboard.press(focused ? 'ArrowDown' : 'Tab');
     focused = await page.evaluate(() => document.activeElement?.closest('li')?.dataset.company ?? '');
   }
-  assert.equal(focused, target, 'reached the tile with Tab');
+  assert.equal(focused, target, 'reached the tile with Tab and arrow keys');
   await page.keyboard.press('Enter');
   await waitFor('the chart to switch', async () => (await page.getAttribute('#chart', 'data-company')) === target);
   assert.equal(await page.getAttribute(`li[data-company="${target}"] button`, 'aria-pressed'), 'true');

@@ -1,0 +1,1 @@
+../../../../rabbitmq/render-definitions.mjs

@@ -1,0 +1,70 @@
+import type { ClientToServerEvents, ServerToClientEvents, UpdateMessage } from '@stockmarket/common';
+import type { Server as SocketServer } from 'socket.io';
+import type { LiveviewConfig } from './config.js';
+import type { FeedChange } from './feed.js';
+import type { FeedView } from './feed-view.js';
+import { heartbeatMessage } from './heartbeat.js';
+import type { LiveviewMetrics } from './metrics.js';
+import type { SessionBook } from './session-stats.js';
+
+export interface Broadcaster {
+  /** Pushes one tick's changes to every client of this replica, in one emit. */
+  publish(change: FeedChange): void;
+  /** Tells every client that the data turned stale or fresh again. */
+  publishFreshness(fresh: boolean): void;
+  /** One heartbeat to every client. */
+  heartbeat(): void;
+}
+
+/** The snapshot on connect, then every change, freshness flip and heartbeat to all clients. */
+export function createBroadcaster(
+  io: SocketServer<ClientToServerEvents, ServerToClientEvents>,
+  config: LiveviewConfig,
+  feed: FeedView,
+  sessions: SessionBook,
+  metrics: LiveviewMetrics,
+): Broadcaster {
+  io.on('connection', (socket) => {
+    metrics.clients.inc();
+    socket.once('disconnect', () => metrics.clients.dec());
+    // Snapshot here, broadcasts from `publish` later: both run on the one event loop and the
+    // socket already belongs to the broadcast set, so every change after this snapshot reaches
+    // it exactly once and none before it is sent again.
+    const snapshot = feed.state.snapshot(config.COMPANIES, config.LIVEVIEW_SNAPSHOT_CANDLES);
+    socket.emit('snapshot', {
+      replica: config.LIVEVIEW_REPLICA_NAME,
+      fresh: feed.fresh,
+      ...snapshot,
+      sessions: sessions.all(config.COMPANIES),
+    });
+    // The first heartbeat at once: the page knows the trade age before the first interval.
+    socket.emit('heartbeat', heartbeatMessage(config, feed));
+    metrics.pushed.inc({ type: 'snapshot' });
+  });
+
+  const clients = () => io.of('/').sockets.size;
+  const broadcast = (message: UpdateMessage) => {
+    const count = clients();
+    if (count === 0) return;
+    io.emit('update', message);
+    metrics.broadcasts.inc();
+    metrics.pushed.inc({ type: 'update' }, count);
+  };
+  return {
+    publish: (change) => {
+      // Applied whether or not anyone listens, so the next snapshot carries it.
+      const changed = sessions.apply(change.candles);
+      const message: UpdateMessage = { ...change, fresh: feed.fresh, sentAt: Date.now() };
+      if (changed.length > 0) message.sessions = sessions.all(changed);
+      broadcast(message);
+    },
+    publishFreshness: (fresh) => broadcast({ stocks: [], candles: [], fresh, sentAt: Date.now() }),
+    heartbeat: () => {
+      const count = clients();
+      if (count === 0) return;
+      io.emit('heartbeat', heartbeatMessage(config, feed));
+      metrics.heartbeats.inc();
+      metrics.pushed.inc({ type: 'heartbeat' }, count);
+    },
+  };
+}
