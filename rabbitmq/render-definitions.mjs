@@ -10,6 +10,9 @@
 // COMPANY_QUEUES_DURABLE=false (default true) declares the company queues (the upper-case
 // names, as the dead-lettering policy matches them) non-durable, exactly as the course's original
 // programs declare them, so that an original publisher or consumer can share the broker.
+// RABBITMQ_QUORUM_QUEUES=true (default false; docker compose's three-node cluster sets it) makes
+// every durable queue of the definitions (the company queues, the dead-letter queue) a quorum
+// queue, replicated over the cluster; a non-durable queue cannot be one and stays classic.
 // The local stack (stack/src/rabbitmq.ts) renders its definitions with the same function.
 // No dependencies: it runs in the plain node image.
 import { createHash, randomBytes } from 'node:crypto';
@@ -49,15 +52,27 @@ export function companyQueuesDurable(env) {
   throw new Error(`COMPANY_QUEUES_DURABLE must be true or false, got "${value}"`);
 }
 
+/** RABBITMQ_QUORUM_QUEUES (true/false, 1/0, yes/no; default false). */
+export function quorumQueues(env) {
+  const value = env.RABBITMQ_QUORUM_QUEUES;
+  if (value === undefined || value === '') return false;
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  throw new Error(`RABBITMQ_QUORUM_QUEUES must be true or false, got "${value}"`);
+}
+
 /**
- * A copy of the definitions with the hashes of the users whose password `env` sets, and the
- * company queues' durability of COMPANY_QUEUES_DURABLE.
+ * A copy of the definitions with the hashes of the users whose password `env` sets, the
+ * company queues' durability of COMPANY_QUEUES_DURABLE, and the durable queues as quorum queues
+ * when RABBITMQ_QUORUM_QUEUES is true.
  */
 export function renderDefinitions(definitions, env) {
   const rendered = structuredClone(definitions);
   const durable = companyQueuesDurable(env);
+  const quorum = quorumQueues(env);
   for (const queue of rendered.queues ?? []) {
     if (COMPANY_QUEUE.test(queue.name)) queue.durable = durable;
+    if (quorum && queue.durable) queue.arguments = { ...queue.arguments, 'x-queue-type': 'quorum' };
   }
   const changed = [];
   for (const user of rendered.users ?? []) {
@@ -67,7 +82,7 @@ export function renderDefinitions(definitions, env) {
     user.hashing_algorithm = 'rabbit_password_hashing_sha256';
     changed.push(user.name);
   }
-  return { definitions: rendered, changed, companyQueuesDurable: durable };
+  return { definitions: rendered, changed, companyQueuesDurable: durable, quorumQueues: quorum };
 }
 
 function cli([template, output]) {
@@ -76,6 +91,7 @@ function cli([template, output]) {
     definitions,
     changed,
     companyQueuesDurable: durable,
+    quorumQueues: quorum,
   } = renderDefinitions(JSON.parse(readFileSync(template, 'utf8')), process.env);
   // Write then rename, so the broker never reads half a file.
   writeFileSync(`${output}.tmp`, `${JSON.stringify(definitions, null, 2)}\n`, { mode: 0o644 });
@@ -88,6 +104,7 @@ function cli([template, output]) {
       passwordsFromEnv: changed,
       developmentDefaults: kept,
       companyQueuesDurable: durable,
+      quorumQueues: quorum,
     }),
   );
 }

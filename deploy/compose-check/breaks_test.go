@@ -113,3 +113,34 @@ func TestBreakDockerignore(t *testing.T) {
 	}
 	t.Log(problems)
 }
+
+func TestBreakComposeBrokerList(t *testing.T) {
+	node3 := ",amqp://publisher:${RABBITMQ_PUBLISHER_PASSWORD:?set RABBITMQ_PUBLISHER_PASSWORD in .env}@rabbitmq3:5672/stockmarket"
+	dir := mutated(t, "docker-compose.yml", node3, "")
+	got := problemsOf(t, dir, "publisher and consumer are given every broker node, as their own user")
+	if len(got) != 1 || !strings.Contains(got[0], "publisher") {
+		t.Errorf("a publisher without rabbitmq3 in RABBITMQ_URLS was not caught: %v", got)
+	} else {
+		t.Log(got)
+	}
+}
+
+func TestBreakComposeClassicQueues(t *testing.T) {
+	dir := mutated(t, "docker-compose.yml", `RABBITMQ_QUORUM_QUEUES: "true"`, `RABBITMQ_QUORUM_QUEUES: "false"`)
+	got := problemsOf(t, dir, "the durable queues are quorum queues (the definitions are rendered with RABBITMQ_QUORUM_QUEUES=true)")
+	if len(got) != 1 {
+		t.Errorf("classic queues in the cluster were not caught: %v", got)
+	} else {
+		t.Log(got)
+	}
+}
+
+func TestBreakComposeClusterPeers(t *testing.T) {
+	dir := mutated(t, "docker-compose.yml", "    hostname: rabbitmq3\n", "    hostname: rabbit3\n")
+	got := problemsOf(t, dir, "three broker nodes form one cluster: classic config names each, one cookie, pause_minority")
+	if len(got) == 0 {
+		t.Error("a node whose name cluster.conf does not list was not caught")
+	} else {
+		t.Log(got)
+	}
+}

@@ -2,6 +2,7 @@ package composecheck
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +23,8 @@ type Check struct {
 var (
 	nodeServices = []string{"publisher", "consumer", "liveview"}
 	mongoMembers = []string{"mongo1", "mongo2", "mongo3"}
+	// The broker cluster's nodes; each one's hostname is its service name (rabbit@<name>).
+	brokerNodes = []string{"rabbitmq1", "rabbitmq2", "rabbitmq3"}
 	// What each image has to probe with: node images have node (no curl in -slim), the official
 	// mongo image mongosh, rabbitmq its CLI tools, the Debian-based nginx image curl.
 	imageTools = map[string][]string{
@@ -30,8 +33,11 @@ var (
 		"rabbitmq": {"rabbitmq-diagnostics"},
 		"nginx":    {"curl"},
 	}
-	// VOLUME lines of the mongo image's Dockerfile.
-	mongoImageVolumes = []string{"/data/db", "/data/configdb"}
+	// VOLUME lines of the images our one-shots run: each would be an anonymous volume per `up`.
+	imageVolumes = map[string][]string{
+		"mongo":    {"/data/db", "/data/configdb"},
+		"rabbitmq": {"/var/lib/rabbitmq"},
+	}
 )
 
 const noHealthcheckLabel = "com.stockmarket.no-healthcheck"
@@ -46,7 +52,7 @@ func imageRepo(image string) string {
 // Checks are the invariants every deployment must keep.
 var Checks = []Check{
 	{"every service of the system exists", func(p *types.Project, _ string) []string {
-		want := []string{"consumer", "liveview", "mongo-init", "mongo-keyfile", "mongo1", "mongo2", "mongo3", "nginx", "publisher", "rabbitmq", "rabbitmq-definitions"}
+		want := []string{"consumer", "liveview", "mongo-init", "mongo-keyfile", "mongo1", "mongo2", "mongo3", "nginx", "publisher", "rabbitmq-cluster", "rabbitmq-cookie", "rabbitmq-definitions", "rabbitmq1", "rabbitmq2", "rabbitmq3"}
 		got := p.ServiceNames()
 		slices.Sort(got)
 		if !slices.Equal(got, want) {
@@ -60,7 +66,7 @@ var Checks = []Check{
 			for _, port := range s.Ports {
 				switch {
 				case name == "nginx" && port.Target == 3000:
-				case name == "rabbitmq" && port.Target == 15672 && port.HostIP == "127.0.0.1":
+				case name == "rabbitmq1" && port.Target == 15672 && port.HostIP == "127.0.0.1":
 				default:
 					problems = append(problems, fmt.Sprintf("%s publishes %s:%s:%d", name, port.HostIP, port.Published, port.Target))
 				}
@@ -146,7 +152,7 @@ var Checks = []Check{
 				problems = append(problems, fmt.Sprintf("%s: stop_grace_period %s, own deadline %s (want 2 s more)", name, grace, deadline))
 			}
 		}
-		for _, name := range append([]string{"rabbitmq"}, mongoMembers...) {
+		for _, name := range append(slices.Clone(brokerNodes), mongoMembers...) {
 			if g := grace(p.Services[name]); g < 30*time.Second {
 				problems = append(problems, fmt.Sprintf("%s: stop_grace_period %s < 30s", name, g))
 			}
@@ -184,12 +190,15 @@ var Checks = []Check{
 		}
 		return problems
 	}},
-	{"the broker restarts when its definitions are re-rendered", func(p *types.Project, _ string) []string {
-		dep, ok := p.Services["rabbitmq"].DependsOn["rabbitmq-definitions"]
-		if !ok || !dep.Restart || dep.Condition != types.ServiceConditionCompletedSuccessfully {
-			return []string{fmt.Sprintf("rabbitmq -> rabbitmq-definitions: %+v, want completed_successfully with restart: true", dep)}
+	{"every broker node restarts when its definitions are re-rendered", func(p *types.Project, _ string) []string {
+		var problems []string
+		for _, name := range brokerNodes {
+			dep, ok := p.Services[name].DependsOn["rabbitmq-definitions"]
+			if !ok || !dep.Restart || dep.Condition != types.ServiceConditionCompletedSuccessfully {
+				problems = append(problems, fmt.Sprintf("%s -> rabbitmq-definitions: %+v, want completed_successfully with restart: true", name, dep))
+			}
 		}
-		return nil
+		return problems
 	}},
 	{"services start in order: healthy servers, completed one-shots", func(p *types.Project, _ string) []string {
 		var problems []string
@@ -205,8 +214,10 @@ var Checks = []Check{
 			}
 		}
 		want := map[string][]string{
-			"rabbitmq": {"rabbitmq-definitions"}, "mongo1": {"mongo-keyfile"}, "mongo-init": mongoMembers,
-			"publisher": {"rabbitmq"}, "consumer": {"mongo-init", "rabbitmq"}, "liveview": {"mongo-init"}, "nginx": {"liveview"},
+			"rabbitmq1": {"rabbitmq-cookie", "rabbitmq-definitions"}, "rabbitmq2": {"rabbitmq-cookie", "rabbitmq-definitions"},
+			"rabbitmq3": {"rabbitmq-cookie", "rabbitmq-definitions"}, "rabbitmq-cluster": brokerNodes,
+			"mongo1": {"mongo-keyfile"}, "mongo-init": mongoMembers,
+			"publisher": {"rabbitmq-cluster"}, "consumer": {"mongo-init", "rabbitmq-cluster"}, "liveview": {"mongo-init"}, "nginx": {"liveview"},
 		}
 		for name, deps := range want {
 			var got []string
@@ -241,13 +252,13 @@ var Checks = []Check{
 		}
 		return problems
 	}},
-	{"one-shots from the mongo image put tmpfs on its VOLUMEs (no anonymous volumes per up)", func(p *types.Project, _ string) []string {
+	{"one-shots from the mongo and rabbitmq images put tmpfs on their VOLUMEs (no anonymous volumes per up)", func(p *types.Project, _ string) []string {
 		var problems []string
 		for name, s := range p.Services {
-			if !isOneShot(s) || imageRepo(s.Image) != "mongo" {
+			if !isOneShot(s) {
 				continue
 			}
-			for _, path := range mongoImageVolumes {
+			for _, path := range imageVolumes[imageRepo(s.Image)] {
 				if !slices.Contains(s.Tmpfs, path) && !mounted(s, path) {
 					problems = append(problems, fmt.Sprintf("%s: %s would be an anonymous volume", name, path))
 				}
@@ -306,11 +317,14 @@ var Checks = []Check{
 			return []string{err.Error()}
 		}
 		m := regexp.MustCompile(`(?m)^total_memory_available_override_value = (\d+)$`).FindSubmatch(conf)
-		limit := p.Services["rabbitmq"].Deploy.Resources.Limits.MemoryBytes
-		if m == nil || string(m[1]) != strconv.FormatInt(int64(limit), 10) {
-			return []string{fmt.Sprintf("rabbitmq/compose.conf: total_memory_available_override_value must be the memory limit, %d bytes", limit)}
+		var problems []string
+		for _, name := range brokerNodes {
+			limit := p.Services[name].Deploy.Resources.Limits.MemoryBytes
+			if m == nil || string(m[1]) != strconv.FormatInt(int64(limit), 10) {
+				problems = append(problems, fmt.Sprintf("rabbitmq/compose.conf: total_memory_available_override_value must be %s's memory limit, %d bytes", name, limit))
+			}
 		}
-		return nil
+		return problems
 	}},
 	{"one COMPANY_QUEUES_DURABLE for the definitions and both declare sites", func(p *types.Project, _ string) []string {
 		var problems []string
@@ -340,6 +354,95 @@ var Checks = []Check{
 			}
 			if !found {
 				problems = append(problems, fmt.Sprintf("nginx: %s not mounted read-only at %s", source, target))
+			}
+		}
+		return problems
+	}},
+	{"three broker nodes form one cluster: classic config names each, one cookie, pause_minority", func(p *types.Project, repo string) []string {
+		var problems []string
+		conf, err := os.ReadFile(filepath.Join(repo, "rabbitmq", "cluster.conf"))
+		if err != nil {
+			return []string{err.Error()}
+		}
+		text := string(conf)
+		if !regexp.MustCompile(`(?m)^cluster_formation\.peer_discovery_backend = classic_config$`).MatchString(text) {
+			problems = append(problems, "rabbitmq/cluster.conf: peer discovery is not classic_config")
+		}
+		if !regexp.MustCompile(`(?m)^cluster_partition_handling = pause_minority$`).MatchString(text) {
+			problems = append(problems, "rabbitmq/cluster.conf: cluster_partition_handling is not pause_minority")
+		}
+		listed := regexp.MustCompile(`(?m)^cluster_formation\.classic_config\.nodes\.\d+ = rabbit@(\S+)$`).FindAllStringSubmatch(text, -1)
+		var hosts []string
+		for _, m := range listed {
+			hosts = append(hosts, m[1])
+		}
+		if !slices.Equal(hosts, brokerNodes) {
+			problems = append(problems, fmt.Sprintf("rabbitmq/cluster.conf lists %v, want %v", hosts, brokerNodes))
+		}
+		cookie := p.Services["rabbitmq-cookie"]
+		for i, name := range brokerNodes {
+			s := p.Services[name]
+			if s.Hostname != name {
+				problems = append(problems, fmt.Sprintf("%s: hostname %q, want %q (its node name rabbit@%s)", name, s.Hostname, name, name))
+			}
+			data := ""
+			for _, v := range s.Volumes {
+				if v.Target == "/var/lib/rabbitmq" && v.Type == types.VolumeTypeVolume {
+					data = v.Source
+				}
+			}
+			if data == "" {
+				problems = append(problems, name+": /var/lib/rabbitmq is not a named volume")
+			}
+			gotCookie := false
+			for _, v := range cookie.Volumes {
+				gotCookie = gotCookie || (v.Source == data && v.Target == fmt.Sprintf("/node%d", i+1))
+			}
+			if !gotCookie {
+				problems = append(problems, fmt.Sprintf("rabbitmq-cookie does not write the shared cookie into %s's data volume %q", name, data))
+			}
+			found := false
+			for _, v := range s.Volumes {
+				found = found || (v.Target == "/etc/rabbitmq/conf.d/35-cluster.conf" && v.Source == filepath.Join(repo, "rabbitmq", "cluster.conf"))
+			}
+			if !found {
+				problems = append(problems, name+": rabbitmq/cluster.conf not mounted")
+			}
+		}
+		for name, s := range p.Services {
+			if _, ok := s.Environment["RABBITMQ_ERLANG_COOKIE"]; ok {
+				problems = append(problems, name+": the cookie must not travel in the environment")
+			}
+		}
+		return problems
+	}},
+	{"the durable queues are quorum queues (the definitions are rendered with RABBITMQ_QUORUM_QUEUES=true)", func(p *types.Project, _ string) []string {
+		if got := env(p.Services["rabbitmq-definitions"], "RABBITMQ_QUORUM_QUEUES"); got != "true" {
+			return []string{fmt.Sprintf("rabbitmq-definitions: RABBITMQ_QUORUM_QUEUES %q, want true", got)}
+		}
+		return nil
+	}},
+	{"publisher and consumer are given every broker node, as their own user", func(p *types.Project, _ string) []string {
+		var problems []string
+		for _, name := range []string{"publisher", "consumer"} {
+			s := p.Services[name]
+			var hosts []string
+			for _, raw := range strings.Split(env(s, "RABBITMQ_URLS"), ",") {
+				u, err := url.Parse(raw)
+				if err != nil || u.Scheme != "amqp" {
+					problems = append(problems, fmt.Sprintf("%s: a RABBITMQ_URLS entry is not an amqp:// URL", name))
+					continue
+				}
+				if u.User.Username() != name || u.Path != "/stockmarket" {
+					problems = append(problems, fmt.Sprintf("%s: RABBITMQ_URLS entry %q, want user %s, vhost stockmarket", name, u.Redacted(), name))
+				}
+				hosts = append(hosts, u.Hostname())
+			}
+			if !slices.Equal(hosts, brokerNodes) {
+				problems = append(problems, fmt.Sprintf("%s: RABBITMQ_URLS names %v, want %v", name, hosts, brokerNodes))
+			}
+			if u, err := url.Parse(env(s, "RABBITMQ_URL")); err != nil || u.Hostname() != brokerNodes[0] {
+				problems = append(problems, fmt.Sprintf("%s: RABBITMQ_URL should name %s (the first of RABBITMQ_URLS)", name, brokerNodes[0]))
 			}
 		}
 		return problems

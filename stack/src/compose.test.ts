@@ -174,13 +174,46 @@ describe('RabbitMQ credentials from .env', () => {
     assert.throws(() => durability({ COMPANY_QUEUES_DURABLE: 'flase' }), /COMPANY_QUEUES_DURABLE/);
   });
 
-  it('points the broker at the rendered definitions, after the shared configuration', () => {
-    const targets = mounts('rabbitmq');
-    assert.equal(targets.get('/etc/rabbitmq/conf.d/30-stockmarket.conf'), join(repoRoot, 'rabbitmq', 'rabbitmq.conf'));
-    assert.equal(targets.get('/etc/rabbitmq/conf.d/40-compose.conf'), join(repoRoot, 'rabbitmq', 'compose.conf'));
+  it('renders RABBITMQ_QUORUM_QUEUES into every durable queue, never a non-durable one', () => {
+    type Queues = { queues: { name: string; durable: boolean; arguments: Record<string, unknown> }[] };
+    const types = (env: Record<string, string>) =>
+      Object.fromEntries(
+        (renderer.renderDefinitions(definitions(), env).definitions as unknown as Queues).queues.map((queue) => [
+          queue.name,
+          queue.arguments['x-queue-type'] ?? 'classic',
+        ]),
+      );
+    const all = (company: string, deadLetters: string) => ({
+      AAPL: company,
+      MSFT: company,
+      TSLA: company,
+      'stockmarket.dead-letters': deadLetters,
+    });
+    assert.deepEqual(types({}), all('classic', 'classic'), 'classic by default (one node)');
+    assert.deepEqual(types({ RABBITMQ_QUORUM_QUEUES: 'true' }), all('quorum', 'quorum'), 'compose: quorum');
+    assert.deepEqual(
+      types({ RABBITMQ_QUORUM_QUEUES: 'true', COMPANY_QUEUES_DURABLE: 'false' }),
+      all('classic', 'quorum'),
+      'non-durable company queues stay classic',
+    );
+    assert.equal(rawServices()['rabbitmq-definitions']?.environment?.RABBITMQ_QUORUM_QUEUES, 'true');
+    assert.throws(() => types({ RABBITMQ_QUORUM_QUEUES: 'ja' }), /RABBITMQ_QUORUM_QUEUES/);
+  });
+
+  it('points every broker node at the rendered definitions, after the shared configuration', () => {
+    for (const node of ['rabbitmq1', 'rabbitmq2', 'rabbitmq3']) {
+      const targets = mounts(node);
+      assert.equal(
+        targets.get('/etc/rabbitmq/conf.d/30-stockmarket.conf'),
+        join(repoRoot, 'rabbitmq', 'rabbitmq.conf'),
+      );
+      assert.equal(targets.get('/etc/rabbitmq/conf.d/35-cluster.conf'), join(repoRoot, 'rabbitmq', 'cluster.conf'));
+      assert.equal(targets.get('/etc/rabbitmq/conf.d/40-compose.conf'), join(repoRoot, 'rabbitmq', 'compose.conf'));
+      const load = /^load_definitions = (\S+)$/m.exec(read('rabbitmq/compose.conf'))?.[1] ?? '';
+      const dir = load.slice(0, load.lastIndexOf('/'));
+      assert.equal(targets.get(dir), 'rabbitmq-definitions', 'the rendered volume is mounted where compose.conf looks');
+    }
     const load = /^load_definitions = (\S+)$/m.exec(read('rabbitmq/compose.conf'))?.[1] ?? '';
-    const dir = load.slice(0, load.lastIndexOf('/'));
-    assert.equal(targets.get(dir), 'rabbitmq-definitions', 'the rendered volume is mounted where compose.conf looks');
     const command = rawServices()['rabbitmq-definitions']?.command ?? [];
     assert.equal(command.at(-1), `/rendered/${load.split('/').at(-1)}`, 'the renderer writes that file');
   });

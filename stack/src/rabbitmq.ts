@@ -97,9 +97,8 @@ export class RabbitMqServer {
   /**
    * Cluster settings on top of the single node's: classic config peer discovery over the member
    * list, the shared Erlang cookie, `pause_minority` (a node cut off from the majority stops
-   * serving clients instead of going on alone), and the durable queues of the definitions as
-   * quorum queues. A non-durable queue (COMPANY_QUEUES_DURABLE=false) cannot be a quorum queue
-   * and stays classic.
+   * serving clients instead of going on alone). `prepare` has rendered the definitions' durable
+   * queues as quorum queues (RABBITMQ_QUORUM_QUEUES, as compose does).
    */
   private prepareMembership(cluster: ClusterMembership): void {
     const conf = [
@@ -109,14 +108,6 @@ export class RabbitMqServer {
       '',
     ].join('\n');
     appendFileSync(join(this.dir, 'rabbitmq.conf'), `\n${conf}`);
-    const definitionsFile = join(this.dir, 'definitions.json');
-    const definitions = JSON.parse(readFileSync(definitionsFile, 'utf8')) as {
-      queues: { durable: boolean; arguments: Record<string, unknown> }[];
-    };
-    for (const queue of definitions.queues) {
-      if (queue.durable) queue.arguments = { ...queue.arguments, 'x-queue-type': 'quorum' };
-    }
-    writeFileSync(definitionsFile, `${JSON.stringify(definitions, null, 2)}\n`);
     const address = cluster.addresses[cluster.nodes.indexOf(this.nodeName)] ?? '127.0.0.1';
     writeFileSync(
       join(this.dir, 'advanced.config'),
@@ -149,7 +140,11 @@ export class RabbitMqServer {
     )) as DefinitionsRenderer;
     const { definitions } = renderer.renderDefinitions(
       JSON.parse(readFileSync(join(repoRoot, 'rabbitmq', 'definitions.json'), 'utf8')),
-      { COMPANY_QUEUES_DURABLE: String(options.companyQueuesDurable ?? true) },
+      {
+        COMPANY_QUEUES_DURABLE: String(options.companyQueuesDurable ?? true),
+        // A cluster member's durable queues are quorum queues, as in compose's cluster.
+        RABBITMQ_QUORUM_QUEUES: String(this.cluster !== undefined),
+      },
     );
     writeFileSync(join(this.dir, 'definitions.json'), `${JSON.stringify(definitions, null, 2)}\n`);
     const shared = readFileSync(join(repoRoot, 'rabbitmq', 'rabbitmq.conf'), 'utf8').replace(
