@@ -14,6 +14,7 @@ const RABBITMQ_USERS = {
   admin: 'admin-dev-password',
   publisher: 'publisher-dev-password',
   consumer: 'consumer-dev-password',
+  liveview: 'liveview-dev-password',
 } as const;
 
 /**
