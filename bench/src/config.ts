@@ -7,6 +7,8 @@ export const benchConfig = parseEnv(
     BENCH_POLL_MS: envInt(250, 10, 60_000),
     /** false: the liveview gets no broker URL and learns of writes by polling only (the before of docs/performance.md). */
     BENCH_WRITE_NOTICES: envBool(true),
+    /** The consumer's CONSUMER_WRITE_CONCURRENCY in the pipeline benchmark (1, its default, for FerretDB). */
+    BENCH_WRITE_CONCURRENCY: envInt(1, 1, 64),
   },
   process.env,
 );

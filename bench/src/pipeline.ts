@@ -112,6 +112,7 @@ export async function runPipelineSteps(
     liveviews: 1,
     consumers: 1,
     publisher: false,
+    consumerEnv: { CONSUMER_WRITE_CONCURRENCY: String(benchConfig.BENCH_WRITE_CONCURRENCY) },
     liveviewEnv: {
       LOG_LEVEL: 'warn',
       LIVEVIEW_POLL_INTERVAL_MS: String(benchConfig.BENCH_POLL_MS),
@@ -240,7 +241,7 @@ export function pipelineMarkdown(steps: readonly StepResult[]): string {
   const lines = [
     '## Pipeline throughput (publisher → RabbitMQ → consumer → FerretDB → liveview → NGINX → socket.io client)',
     '',
-    `Liveview: write notices ${benchConfig.BENCH_WRITE_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms.`,
+    `Liveview: write notices ${benchConfig.BENCH_WRITE_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms; consumer write concurrency ${benchConfig.BENCH_WRITE_CONCURRENCY}.`,
     '',
     '| target/s | achieved/s | backlog at end | drain s | stored | lost | sustained | publisher CPU % / MB | consumer CPU % / MB | liveview CPU % / MB | RabbitMQ CPU % / MB | FerretDB CPU % / MB |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
