@@ -135,6 +135,12 @@ export async function runPipelineSteps(
           toWrite: stock.updatedAt - stock.lastTradeAt,
           toClient: now - stock.updatedAt,
         });
+        // The tail's causes: when slow batches of all companies coincide, the database stalled.
+        if (stock.updatedAt - stock.lastTradeAt > 500) {
+          log(
+            `  slow: ${stock.company} batch of ${stock.batchSize} written ${new Date(stock.updatedAt).toISOString()}, ${stock.updatedAt - stock.lastTradeAt} ms after its newest trade`,
+          );
+        }
       }
     });
     const candles = mongo.db(DEFAULT_DATABASE).collection<CandleDoc>(collectionNames().candles);
