@@ -54,7 +54,7 @@ export interface StepResult {
   stored: number;
   lost: number;
   sustained: boolean;
-  delay: Record<keyof DelaySample, LatencySummary>;
+  delay: Record<Exclude<keyof DelaySample, 'tradeAt'>, LatencySummary>;
   usage: Record<string, { cpuPercent: number; peakRssMb: number }>;
   /** CPU time of each process per trade of the step (publish and drain), µs. */
   cpuMicrosPerTrade: Record<string, number>;
@@ -284,7 +284,7 @@ export function pipelineMarkdown(steps: readonly StepResult[]): string {
     '',
     '## End-to-end delay of the newest trade of each batch (ms)',
     '',
-    'e2e = arrival at the socket.io client − trade time; split into trade → database write (batching wait, broker, consumer) and write → client (write notice or liveview poll, read, push, NGINX). The oldest trade of a batch waits up to `CONSUMER_FLUSH_INTERVAL_MS` (1000 ms) more: that is the batching interval, excluded here. Trades of each step's last second are left out too: when the publisher stops, the last batch of each company waits the whole interval for trades that never come.',
+    'e2e = arrival at the socket.io client − trade time; split into trade → database write (batching wait, broker, consumer) and write → client (write notice or liveview poll, read, push, NGINX). The oldest trade of a batch waits up to `CONSUMER_FLUSH_INTERVAL_MS` (1000 ms) more: that is the batching interval, excluded here. Trades of the last second of each step are left out too: when the publisher stops, the last batch of each company waits the whole interval for trades that never come.',
     '',
     '| target/s | samples | e2e p50 | e2e p95 | e2e p99 | e2e max | to write p50 / p99 | write → client p50 / p99 |',
     '|---|---|---|---|---|---|---|---|',
