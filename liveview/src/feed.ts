@@ -123,7 +123,8 @@ export class Feed {
    * come during a read make one more read after it, so a burst costs at most two reads.
    */
   nudge(): void {
-    if (!this.running) return;
+    // Before the first schedule the initial load is still running: it reads everything anyway.
+    if (!this.running || this.timer === undefined) return;
     if (this.inPoll) {
       this.nudged = true;
       return;
