@@ -121,12 +121,12 @@ export async function runPipelineSteps(
     liveviews: 1,
     consumers: 1,
     publisher: false,
-    consumerEnv: { CONSUMER_WRITE_CONCURRENCY: String(benchConfig.BENCH_WRITE_CONCURRENCY) },
+    consumerEnv: { CONSUMER_WRITE_CONCURRENCY: String(benchConfig.BENCH_WRITE_SLOTS) },
     liveviewEnv: {
       LOG_LEVEL: 'warn',
       LIVEVIEW_POLL_INTERVAL_MS: String(benchConfig.BENCH_POLL_MS),
       // Empty means unset: the liveview then polls only.
-      ...(benchConfig.BENCH_WRITE_NOTICES ? {} : { LIVEVIEW_RABBITMQ_URL: '' }),
+      ...(benchConfig.BENCH_NOTICES ? {} : { LIVEVIEW_RABBITMQ_URL: '' }),
     },
   });
   const mongo = new MongoClient(stack.mongo.url);
@@ -259,7 +259,7 @@ export function pipelineMarkdown(steps: readonly StepResult[]): string {
   const lines = [
     '## Pipeline throughput (publisher → RabbitMQ → consumer → FerretDB → liveview → NGINX → socket.io client)',
     '',
-    `Liveview: write notices ${benchConfig.BENCH_WRITE_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms; consumer write concurrency ${benchConfig.BENCH_WRITE_CONCURRENCY}.`,
+    `Liveview: write notices ${benchConfig.BENCH_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms; consumer write concurrency ${benchConfig.BENCH_WRITE_SLOTS}.`,
     '',
     '| target/s | achieved/s | backlog at end | drain s | stored | lost | sustained | publisher CPU % / MB | consumer CPU % / MB | liveview CPU % / MB | RabbitMQ CPU % / MB | FerretDB CPU % / MB |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
