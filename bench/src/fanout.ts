@@ -1,5 +1,5 @@
 /**
- * Fan-out: 1,000 to 5,000 socket.io clients through NGINX on one, then two, liveview replicas, fed by the
+ * Fan-out: 1,000 to 10,000 socket.io clients through NGINX on one, then two, liveview replicas, fed by the
  * normal pipeline (publisher at its default rate -> RabbitMQ -> consumer -> FerretDB). Measures
  * the delivery delay of every update each client receives, CPU and RSS of the replica.
  *
@@ -58,8 +58,8 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   const seconds = short ? 10 : 30;
   // The full run doubles the client count in steps, so the growth curve is visible; then the
   // same loads on two replicas behind NGINX (clients hash to them by source address).
-  const one = await measure(1, short ? [1000, 5000] : [625, 1000, 1250, 2500, 5000], seconds, log);
-  const two = await measure(2, [1000, 5000], seconds, log);
+  const one = await measure(1, short ? [1000, 5000, 10_000] : [625, 1000, 1250, 2500, 5000, 10_000], seconds, log);
+  const two = await measure(2, short ? [1000, 5000] : [1000, 5000, 10_000], seconds, log);
   const results = [...one, ...two];
   writeFileSync(join(resultsDir, 'fanout-latency.svg'), await fanoutPlot(results));
   return { name: 'fanout', data: { seconds, results }, markdown: markdown(results, short) };

@@ -301,7 +301,7 @@ Settings: ${settings}.
 |---|---:|---:|
 | our publisher | ${Math.round(ours).toLocaleString('en-US')} | ${Math.round(oursQuorum).toLocaleString('en-US')} |
 | PerfTest | ${Math.round(theirs).toLocaleString('en-US')} | ${Math.round(theirsQuorum).toLocaleString('en-US')} |
-| **ratio** (goal: at least 50 %) | **${(ratio * 100).toFixed(0)} %** | **${(quorumRatio * 100).toFixed(0)} %** |
+| **ratio** (goal: at least 85 %) | **${(ratio * 100).toFixed(0)} %** | **${(quorumRatio * 100).toFixed(0)} %** |
 
 | round | queue | tool | confirmed msg/s | producer CPU % of one core |
 |---:|---|---|---:|---:|

@@ -4,6 +4,11 @@ import type { Logger } from 'pino';
 /** Topology names shared by every service and by rabbitmq/definitions.json. */
 export const DEAD_LETTER_EXCHANGE = 'stockmarket.dlx';
 export const DEAD_LETTER_QUEUE = 'stockmarket.dead-letters';
+/**
+ * Fanout exchange on which the consumer announces each committed batch write, so the liveview
+ * reads at once instead of at its next poll (docs/performance.md). Notices are hints, not data.
+ */
+export const WRITE_NOTICE_EXCHANGE = 'stockmarket.writes';
 
 export type QueueType = 'classic' | 'quorum';
 

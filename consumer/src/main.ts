@@ -15,6 +15,7 @@ import { loadConsumerConfig } from './config.js';
 import { createConsumerMetrics } from './metrics.js';
 import { QueueConsumer } from './queue-consumer.js';
 import { TradeStore } from './store.js';
+import { WriteNotices } from './write-notices.js';
 
 const bootLogger = createLogger('consumer', 'info');
 
@@ -37,8 +38,12 @@ async function main(): Promise<void> {
     dedupRetentionMs: config.CONSUMER_DEDUP_RETENTION_MINUTES * 60_000,
     candle1sRetentionMs: config.CONSUMER_CANDLE_1S_RETENTION_MINUTES * 60_000,
   });
-  const queues = new QueueConsumer(config, store, logger, metrics);
-  const session = new AmqpSession(brokerUrls(config), logger, (connection) => queues.attach(connection));
+  const notices = new WriteNotices(logger);
+  const queues = new QueueConsumer(config, store, logger, metrics, (company) => notices.announce({ company }));
+  const session = new AmqpSession(brokerUrls(config), logger, async (connection) => {
+    await notices.attach(connection);
+    await queues.attach(connection);
+  });
   // Up before the database: /healthz answers (alive) and /readyz says 503 until intake runs.
   const ops = await startOpsServer(
     config.CONSUMER_OPS_PORT,

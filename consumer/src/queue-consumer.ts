@@ -47,6 +47,8 @@ export class QueueConsumer {
     store: TradeStore,
     private readonly logger: Logger,
     private readonly metrics: ConsumerMetrics,
+    /** Told of each committed batch write (the liveview's write notices). */
+    private readonly onWritten: (company: string) => void = () => {},
   ) {
     this.batcher = new Batcher(config.BATCH_SIZE, config.CONSUMER_FLUSH_INTERVAL_MS);
     this.companies = new Set(config.COMPANIES);
@@ -204,6 +206,7 @@ export class QueueConsumer {
     } finally {
       this.metrics.buffered.dec(items.length);
     }
+    if (written) this.onWritten(company);
     if (!written || !this.isCurrent(attachment)) return;
     for (const item of items) attachment.channel.ack(item.message);
     this.metrics.acked.inc({ queue: company }, items.length);

@@ -166,7 +166,7 @@ func TestRabbitmqInitContainerRendersTheSecretsPasswords(t *testing.T) {
 		t.Fatal(err)
 	}
 	credentials := Find(objects, "Secret", ReleaseName+"-stockmarket-credentials").Typed.(*corev1.Secret).Data
-	if len(defs.Users) != 3 {
+	if len(defs.Users) != 4 {
 		t.Fatalf("%d users", len(defs.Users))
 	}
 	for _, user := range defs.Users {

@@ -4,6 +4,8 @@ import {
   DEFAULT_COMPANIES,
   envInt,
   envMongoUrl,
+  envUrl,
+  envUrlList,
   logLevelSchema,
   parseEnv,
 } from '@stockmarket/common';
@@ -23,7 +25,13 @@ export const liveviewConfigShape = {
   PORT: envInt(3000, 0, 65_535),
   HOST: z.string().default('0.0.0.0'),
   COMPANIES: companyListSchema.default([...DEFAULT_COMPANIES]),
-  /** How often the replica reads MongoDB for changes. */
+  /**
+   * Broker node(s) to hear the consumer's write notices from (user `liveview`, read-only), comma
+   * separated: every node of a cluster, tried in turn. The replica then reads at once after each
+   * write. Unset: it learns of writes by polling only.
+   */
+  LIVEVIEW_RABBITMQ_URLS: envUrlList(['amqp:', 'amqps:']),
+  /** How often the replica reads MongoDB for changes (the fallback when write notices are on). */
   LIVEVIEW_POLL_INTERVAL_MS: envInt(250, 20, 10_000),
   /** Shown on the page, so load balancing is visible (default: the host name). */
   LIVEVIEW_REPLICA_NAME: z.string().min(1).max(64).default(hostname()),

@@ -14,6 +14,8 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 /** How far back a poll looks for candles that changed (covers a full batch interval and more). */
 export const LOOKBACK_MS = 30 * SECOND;
+/** After a write notice: long enough to read the notices of the other companies' writes in the same read. */
+const NUDGE_DELAY_MS = 5;
 
 export interface FeedChange {
   stocks: StockView[];
@@ -54,6 +56,9 @@ export class Feed {
   private reportedFresh = false;
   private running = false;
   private polling: Promise<void> = Promise.resolve();
+  private inPoll = false;
+  /** A write notice came during a poll: read again as soon as it ends. */
+  private nudged = false;
   /** Reads by outcome, for /metrics. */
   readonly reads = { ok: 0, failed: 0 };
 
@@ -100,11 +105,31 @@ export class Feed {
     this.schedule();
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.options.pollIntervalMs): void {
     if (!this.running) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.polling = this.poll().finally(() => this.schedule());
-    }, this.options.pollIntervalMs);
+      this.inPoll = true;
+      this.nudged = false;
+      this.polling = this.poll().finally(() => {
+        this.inPoll = false;
+        this.schedule(this.nudged ? NUDGE_DELAY_MS : this.options.pollIntervalMs);
+      });
+    }, delayMs);
+  }
+
+  /**
+   * A write was committed (a write notice): read now instead of at the next poll. Notices that
+   * come during a read make one more read after it, so a burst costs at most two reads.
+   */
+  nudge(): void {
+    // Before the first schedule the initial load is still running: it reads everything anyway.
+    if (!this.running || this.timer === undefined) return;
+    if (this.inPoll) {
+      this.nudged = true;
+      return;
+    }
+    this.schedule(NUDGE_DELAY_MS);
   }
 
   /** Reads the stocks and the newest candles of every series; returns what changed. */

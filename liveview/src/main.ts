@@ -7,6 +7,7 @@ import { createLiveviewServer } from './server.js';
 import { readSessionCandles } from './session-source.js';
 import { SessionBook, sessionStartOf } from './session-stats.js';
 import { tradeSource } from './trade-tape.js';
+import { followWriteNotices } from './write-notices.js';
 
 const bootLogger = createLogger('liveview', 'info');
 
@@ -55,6 +56,10 @@ async function main(): Promise<void> {
     logger.warn({ err: (error as Error).message }, 'session read failed; the session starts with the held history');
   }
   await feed.start();
+  if (config.LIVEVIEW_RABBITMQ_URLS) {
+    const notices = followWriteNotices(config.LIVEVIEW_RABBITMQ_URLS, logger, () => feed.nudge());
+    shutdown.onStop(() => notices.close());
+  }
   sessions.apply(
     config.COMPANIES.flatMap((company) => feed.state.recentCandles(company, '1m', config.LIVEVIEW_CANDLE_HISTORY)),
   );

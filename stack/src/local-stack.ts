@@ -125,7 +125,12 @@ export class LocalStack {
     const name = `liveview-${this.liveviews.length + 1}`;
     const liveview = await ServiceProcess.start(
       'liveview',
-      { MONGODB_URL: this.mongo.url, LIVEVIEW_REPLICA_NAME: name, ...env },
+      {
+        MONGODB_URL: this.mongo.url,
+        LIVEVIEW_RABBITMQ_URLS: this.cluster ? this.cluster.urls('liveview').join(',') : this.rabbitmq.url('liveview'),
+        LIVEVIEW_REPLICA_NAME: name,
+        ...env,
+      },
       { label: name },
     );
     this.liveviews.push(liveview);

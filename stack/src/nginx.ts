@@ -53,7 +53,7 @@ worker_processes 1;
 worker_rlimit_nofile 65536;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'logs', 'error.log')} warn;
-events { worker_connections 16384; }
+events { worker_connections 32768; }
 http {
   access_log ${join(dir, 'logs', 'access.log')};
   client_body_temp_path ${join(dir, 'tmp-body')};

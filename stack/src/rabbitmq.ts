@@ -15,6 +15,7 @@ const RABBITMQ_USERS = {
   admin: 'admin-dev-password',
   publisher: 'publisher-dev-password',
   consumer: 'consumer-dev-password',
+  liveview: 'liveview-dev-password',
 } as const;
 
 /** What a node of a local cluster shares with the others (stack/src/rabbitmq-cluster.ts). */

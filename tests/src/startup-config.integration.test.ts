@@ -29,6 +29,7 @@ const badSettings: Array<['publisher' | 'consumer' | 'liveview', string, string]
   ['liveview', 'PORT', '70000'],
   ['liveview', 'MONGODB_DB', 'a/b'],
   ['liveview', 'LIVEVIEW_POLL_INTERVAL_MS', '1'],
+  ['liveview', 'LIVEVIEW_RABBITMQ_URLS', 'http://localhost:5672/stockmarket'],
   ['liveview', 'LOG_LEVEL', 'chatty'],
 ];
 

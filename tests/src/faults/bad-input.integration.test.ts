@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEAD_LETTER_QUEUE } from '@stockmarket/common';
+import { DEAD_LETTER_QUEUE, WRITE_NOTICE_EXCHANGE } from '@stockmarket/common';
 import { drainQueue, LocalStack, publishRaw, queueDepth, repoRoot, ServiceProcess, waitFor } from '@stockmarket/stack';
 import amqp from 'amqplib';
 import { io, type Socket } from 'socket.io-client';
@@ -370,7 +370,7 @@ test('many connections and requests from one address: NGINX refuses above its li
 
 /** Opens a channel as `user` and runs `attempt`; resolves with the broker's refusal, or 'allowed'. */
 async function asUser(
-  user: 'publisher' | 'consumer',
+  user: 'publisher' | 'consumer' | 'liveview',
   attempt: (channel: amqp.ConfirmChannel) => Promise<unknown>,
 ): Promise<string> {
   const connection = await amqp.connect(stack.rabbitmq.url(user));
@@ -419,42 +419,63 @@ test('broker users: no guest, and each service user has only the permissions it 
     })
     .catch((error: Error) => error.message);
   assert.match(guest, /ACCESS_REFUSED|403|refused|auth/i, 'guest cannot log in');
-  const checks: Array<[string, 'publisher' | 'consumer', (channel: amqp.ConfirmChannel) => Promise<unknown>, boolean]> =
+  const checks: Array<
+    [string, 'publisher' | 'consumer' | 'liveview', (channel: amqp.ConfirmChannel) => Promise<unknown>, boolean]
+  > = [
+    ['publisher consumes AAPL', 'publisher', (channel) => channel.consume('AAPL', () => {}), false],
+    ['publisher gets from AAPL', 'publisher', (channel) => channel.get('AAPL'), false],
+    ['publisher reads the dead letters', 'publisher', (channel) => channel.get(DEAD_LETTER_QUEUE), false],
     [
-      ['publisher consumes AAPL', 'publisher', (channel) => channel.consume('AAPL', () => {}), false],
-      ['publisher gets from AAPL', 'publisher', (channel) => channel.get('AAPL'), false],
-      ['publisher reads the dead letters', 'publisher', (channel) => channel.get(DEAD_LETTER_QUEUE), false],
-      [
-        'publisher writes to the dead-letter exchange',
-        'publisher',
-        async (channel) => {
-          channel.publish('stockmarket.dlx', '', Buffer.from('{}'));
-          await channel.waitForConfirms();
-        },
-        false,
-      ],
-      ['publisher deletes a queue', 'publisher', (channel) => channel.deleteQueue(DEAD_LETTER_QUEUE), false],
-      [
-        'publisher publishes a trade',
-        'publisher',
-        async (channel) => {
-          channel.publish('', 'TSLA', Buffer.from('{"company":"TSLA","eventType":"buy","price":1,"id":"perm-check"}'));
-          await channel.waitForConfirms();
-        },
-        true,
-      ],
-      [
-        'consumer publishes into a company queue',
-        'consumer',
-        async (channel) => {
-          channel.publish('', 'AAPL', Buffer.from('{}'));
-          await channel.waitForConfirms();
-        },
-        false,
-      ],
-      ['consumer declares an exchange', 'consumer', (channel) => channel.assertExchange('evil', 'fanout'), false],
-      ['consumer reads a company queue', 'consumer', (channel) => channel.get('MSFT'), true],
-    ];
+      'publisher writes to the dead-letter exchange',
+      'publisher',
+      async (channel) => {
+        channel.publish('stockmarket.dlx', '', Buffer.from('{}'));
+        await channel.waitForConfirms();
+      },
+      false,
+    ],
+    ['publisher deletes a queue', 'publisher', (channel) => channel.deleteQueue(DEAD_LETTER_QUEUE), false],
+    [
+      'publisher publishes a trade',
+      'publisher',
+      async (channel) => {
+        channel.publish('', 'TSLA', Buffer.from('{"company":"TSLA","eventType":"buy","price":1,"id":"perm-check"}'));
+        await channel.waitForConfirms();
+      },
+      true,
+    ],
+    [
+      'consumer publishes into a company queue',
+      'consumer',
+      async (channel) => {
+        channel.publish('', 'AAPL', Buffer.from('{}'));
+        await channel.waitForConfirms();
+      },
+      false,
+    ],
+    ['consumer declares an exchange', 'consumer', (channel) => channel.assertExchange('evil', 'fanout'), false],
+    ['consumer reads a company queue', 'consumer', (channel) => channel.get('MSFT'), true],
+    ['liveview reads a company queue', 'liveview', (channel) => channel.get('MSFT'), false],
+    [
+      'liveview publishes a write notice',
+      'liveview',
+      async (channel) => {
+        channel.publish(WRITE_NOTICE_EXCHANGE, '', Buffer.from('{}'));
+        await channel.waitForConfirms();
+      },
+      false,
+    ],
+    [
+      'liveview follows the write notices',
+      'liveview',
+      async (channel) => {
+        const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+        await channel.bindQueue(queue, WRITE_NOTICE_EXCHANGE, '');
+        await channel.consume(queue, () => {}, { noAck: true });
+      },
+      true,
+    ],
+  ];
   const outcomes: string[] = [];
   for (const [name, user, attempt, allowed] of checks) {
     const result = await asUser(user, attempt);
