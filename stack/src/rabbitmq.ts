@@ -30,10 +30,18 @@ export class RabbitMqServer {
     readonly port: number,
     private readonly distPort: number,
     private readonly epmdPort: number,
+    /** rabbitmq_prometheus' port: the liveview System view and Prometheus scrape `/metrics` here. */
+    readonly prometheusPort: number,
   ) {}
 
   static async start(): Promise<RabbitMqServer> {
-    const server = new RabbitMqServer(makeRunDir('rabbitmq'), await freePort(), await freePort(), await freePort());
+    const server = new RabbitMqServer(
+      makeRunDir('rabbitmq'),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    );
     server.prepare();
     await server.boot();
     return server;
@@ -43,6 +51,11 @@ export class RabbitMqServer {
   get pid(): number | undefined {
     const script = this.broker?.pid;
     return script === undefined ? undefined : (findDescendant(script, 'beam.smp') ?? script);
+  }
+
+  /** rabbitmq_prometheus' per-object endpoint (per-queue figures). */
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.prometheusPort}/metrics/per-object`;
   }
 
   url(user: keyof typeof RABBITMQ_USERS = 'admin'): string {
@@ -56,8 +69,10 @@ export class RabbitMqServer {
       '/etc/rabbitmq/definitions.json',
       join(this.dir, 'definitions.json'),
     );
-    writeFileSync(join(this.dir, 'rabbitmq.conf'), shared);
-    writeFileSync(join(this.dir, 'enabled_plugins'), '[].\n');
+    // rabbitmq_prometheus is on in the 4.x images; here on a private loopback port.
+    const prometheus = `prometheus.tcp.ip = 127.0.0.1\nprometheus.tcp.port = ${this.prometheusPort}\n`;
+    writeFileSync(join(this.dir, 'rabbitmq.conf'), `${shared}\n${prometheus}`);
+    writeFileSync(join(this.dir, 'enabled_plugins'), '[rabbitmq_prometheus].\n');
     if (process.getuid?.() === 0) {
       const { uid, gid } = rabbitmqUser();
       chownTree(this.dir, uid, gid);
