@@ -78,7 +78,7 @@ function consumers(list: readonly ConsumerView[]): string {
       node(
         c.name,
         c.up,
-        `<p class="leases" data-leases="${escapeHtml(c.leases.join(','))}">${
+        `<p class="leases" data-leases="${c.up ? escapeHtml(c.leases.join(',')) : ''}">${
           c.up
             ? c.leases.length > 0
               ? `writes ${escapeHtml(c.leases.join(' '))}`

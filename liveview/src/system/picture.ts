@@ -39,9 +39,12 @@ const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 
 export class Roster<View extends ServiceReplicaView> {
   private readonly known = new Map<string, View>();
 
+  /** `empty`: the figures of a replica never seen up. */
+  constructor(private readonly empty: Omit<View, keyof ServiceReplicaView>) {}
+
   update(name: string, view: View | undefined): View {
     const previous = this.known.get(name);
-    const next = view ?? ({ ...(previous ?? {}), name, up: false, seenAt: previous?.seenAt ?? 0 } as View);
+    const next = view ?? ({ ...this.empty, ...previous, name, up: false, seenAt: previous?.seenAt ?? 0 } as View);
     this.known.set(name, next);
     return next;
   }
@@ -56,9 +59,9 @@ export class Roster<View extends ServiceReplicaView> {
 
 export class PictureBuilder {
   private readonly rates = new Rates();
-  private readonly publishers = new Roster<PublisherView>();
-  private readonly consumers = new Roster<ConsumerView>();
-  private readonly liveviews = new Roster<LiveviewReplicaView>();
+  private readonly publishers = new Roster<PublisherView>({ tradesPerSecond: 0, unconfirmed: 0, blocked: false });
+  private readonly consumers = new Roster<ConsumerView>({ leases: [], batchesPerSecond: 0, buffered: 0 });
+  private readonly liveviews = new Roster<LiveviewReplicaView>({ clients: 0, feedLagSeconds: 0, self: false });
   private brokerDownSince = 0;
 
   constructor(private readonly selfName: string) {}
