@@ -178,7 +178,8 @@ test('the System view draws every part of the system', async () => {
     { timeoutMs: 30_000, intervalMs: 100 },
   );
   await everyPart.catch(async (error: Error) => {
-    throw new Error(`${error.message}; the view said: ${await textOf('#system')}`);
+    await page.screenshot({ path: join(artifacts, 'system-view-failed.png') });
+    throw new Error(`${error.message}; the view: ${await page.evaluate(() => document.querySelector('#system')?.outerHTML)}`);
   });
   assert.match(await textOf(part('database')), /FerretDB \(stand-in\)/);
   const leases = await attribute(`${node('consumers', 'consumer-1')} .leases`, 'data-leases');
