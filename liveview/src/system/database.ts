@@ -37,18 +37,19 @@ export async function readMembers(
   const admin = db.admin();
   try {
     const hello = await admin.command({ hello: 1 }, { timeoutMS: timeoutMs });
-    if (typeof hello.setName === 'string') {
-      try {
-        const status = await admin.command({ replSetGetStatus: 1 }, { timeoutMS: timeoutMs });
-        return membersFromStatus(status.members as ReplSetMember[]);
-      } catch {
-        // Without the clusterMonitor grant: the members hello lists, the primary it names.
-        const hosts = (hello.hosts as string[] | undefined) ?? [];
-        return hosts.map((name) => ({ name, state: name === hello.primary ? 'PRIMARY' : 'unknown' }));
-      }
+    const status = await admin.command({ replSetGetStatus: 1 }, { timeoutMS: timeoutMs }).catch(() => undefined);
+    if (status) return membersFromStatus(status.members as ReplSetMember[]);
+    // FerretDB answers hello (even with a set name) but has no replica set: one member, standing in.
+    const build = await admin.command({ buildInfo: 1 }, { timeoutMS: timeoutMs });
+    if (build.ferretdbVersion !== undefined || build.ferretdb !== undefined) {
+      return [{ name: 'FerretDB (stand-in)', state: hello.isWritablePrimary ? 'PRIMARY' : 'unknown', standIn: true }];
     }
-    // FerretDB answers hello as a standalone server: one member, standing in.
-    return [{ name: 'FerretDB (stand-in)', state: hello.isWritablePrimary ? 'PRIMARY' : 'unknown', standIn: true }];
+    // A replica set without the clusterMonitor grant: the members hello lists, the primary it names.
+    const hosts = (hello.hosts as string[] | undefined) ?? [];
+    return hosts.map((name) => ({
+      name,
+      state: name === hello.primary || (name === hello.me && hello.isWritablePrimary) ? 'PRIMARY' : 'unknown',
+    }));
   } catch {
     return known.map(({ lagSeconds: _lag, ...member }) => ({ ...member, state: 'down' as const }));
   }

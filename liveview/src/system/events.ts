@@ -41,6 +41,8 @@ export class EventLog {
         if (was?.up && !view.up) {
           this.since.set(`replica:${view.name}`, at);
           add({ kind: 'replica-lost', text: `${view.name} lost` });
+        } else if (was && !was.up && view.up && was.seenAt === 0) {
+          add({ kind: 'replica-back', text: `${view.name} up` });
         } else if (was && !was.up && view.up) {
           const durationMs = ended(`replica:${view.name}`);
           add({
