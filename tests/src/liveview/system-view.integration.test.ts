@@ -179,7 +179,9 @@ test('the System view draws every part of the system', async () => {
   );
   await everyPart.catch(async (error: Error) => {
     await page.screenshot({ path: join(artifacts, 'system-view-failed.png') });
-    throw new Error(`${error.message}; the view: ${await page.evaluate(() => document.querySelector('#system')?.outerHTML)}`);
+    throw new Error(
+      `${error.message}; the view: ${await page.evaluate(() => document.querySelector('#system')?.outerHTML)}`,
+    );
   });
   assert.match(await textOf(part('database')), /FerretDB \(stand-in\)/);
   const leases = await attribute(`${node('consumers', 'consumer-1')} .leases`, 'data-leases');
@@ -255,6 +257,8 @@ test('the broker stopped and restarted: unreachable, then how long', async () =>
   assert.ok((back.durationMs ?? 0) > 0, back.text);
   const shown = await shownAfter('the broker up again', restartedAt, () => isUp('broker', 'rabbitmq'));
   assert.ok(shown <= 15_000);
+  // The view after all three faults, for docs/liveview.md.
+  await page.locator('#system').screenshot({ path: join(artifacts, 'system-view-after-faults.png') });
 });
 
 test('phone width and keyboard: no sideways scroll, the skip link reaches the System view', async () => {
