@@ -203,7 +203,7 @@ test('the System view draws every part of the system', async () => {
   assert.deepEqual(await axeViolations(page), []);
 });
 
-test('kill -9 of the serving liveview: the page moves, the log says how long it took', async () => {
+test('kill -9 of the serving liveview: the page moves, the log says how long it took', async (t) => {
   const before = await serving();
   const other = before === 'liveview-1' ? 'liveview-2' : 'liveview-1';
   const killedAt = Date.now();
@@ -216,6 +216,7 @@ test('kill -9 of the serving liveview: the page moves, the log says how long it 
       (await isDown('liveviews', before)) &&
       (await page.isVisible(`${node('liveviews', other)} .serving`)),
   );
+  t.diagnostic(`new serving replica shown ${took} ms after kill -9`);
   assert.ok(took <= SHOWN_WITHIN_MS, `new serving replica shown after ${took} ms`);
   const moved = await waitForEvent('the failover in the log', (event) =>
     event.text.includes(`${before} lost -> ${other} in`),
@@ -228,13 +229,14 @@ test('kill -9 of the serving liveview: the page moves, the log says how long it 
   assert.ok((back.durationMs ?? 0) > 0, back.text);
 });
 
-test('kill -9 of the consumer holding the leases: the standby takes them', async () => {
+test('kill -9 of the consumer holding the leases: the standby takes them', async (t) => {
   const killedAt = Date.now();
   await services.get('consumer-1')?.kill();
   const took = await shownAfter('consumer-2 to show the leases', killedAt, async () => {
     const leases = await attribute(`${node('consumers', 'consumer-2')} .leases`, 'data-leases');
     return Boolean(leases) && (await isDown('consumers', 'consumer-1'));
   });
+  t.diagnostic(`new lease owner shown ${took} ms after kill -9`);
   assert.ok(took <= SHOWN_WITHIN_MS, `new lease owner shown after ${took} ms`);
   const moved = await waitForEvent('the lease move in the log', (event) =>
     / lease consumer-1 -> consumer-2 in /.test(event.text),
@@ -243,7 +245,7 @@ test('kill -9 of the consumer holding the leases: the standby takes them', async
   assert.ok((moved.durationMs ?? -1) >= 0, moved.text);
 });
 
-test('the broker stopped and restarted: unreachable, then how long', async () => {
+test('the broker stopped and restarted: unreachable, then how long', async (t) => {
   const stoppedAt = Date.now();
   const paused = rabbitmq.pause();
   const took = await shownAfter('the broker down in the topology', stoppedAt, () => isDown('broker', 'rabbitmq'));
@@ -253,6 +255,7 @@ test('the broker stopped and restarted: unreachable, then how long', async () =>
   const restartedAt = Date.now();
   await rabbitmq.resume();
   const back = await waitForEvent('the outage with its duration', (event) => event.kind === 'broker-back', 15_000);
+  t.diagnostic(`logged: ${back.text.trim()}`);
   assert.match(back.text, /broker unreachable \d+\.\d s/);
   assert.ok((back.durationMs ?? 0) > 0, back.text);
   const shown = await shownAfter('the broker up again', restartedAt, () => isUp('broker', 'rabbitmq'));
