@@ -7,6 +7,10 @@
 // and replaces each user's hash with one of RABBITMQ_<USER>_PASSWORD (for example
 // RABBITMQ_PUBLISHER_PASSWORD), so the broker boots with .env's passwords and no plaintext
 // password is ever written. A user without such a variable keeps the committed hash.
+// COMPANY_QUEUES_DURABLE=false (default true) declares the company queues (the upper-case
+// names, as the dead-lettering policy matches them) non-durable, exactly as the course's original
+// programs declare them, so that an original publisher or consumer can share the broker.
+// The local stack (stack/src/rabbitmq.ts) renders its definitions with the same function.
 // No dependencies: it runs in the plain node image.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -33,9 +37,28 @@ export function passwordVariable(user) {
   return `RABBITMQ_${user.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
 }
 
-/** A copy of the definitions with the hashes of the users whose password `env` sets. */
+/** Company queues: named by a ticker, the names the dead-lettering policy applies to. */
+export const COMPANY_QUEUE = /^[A-Z0-9.-]+$/;
+
+/** COMPANY_QUEUES_DURABLE as the services read it (true/false, 1/0, yes/no; default true). */
+export function companyQueuesDurable(env) {
+  const value = env.COMPANY_QUEUES_DURABLE;
+  if (value === undefined || value === '') return true;
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  throw new Error(`COMPANY_QUEUES_DURABLE must be true or false, got "${value}"`);
+}
+
+/**
+ * A copy of the definitions with the hashes of the users whose password `env` sets, and the
+ * company queues' durability of COMPANY_QUEUES_DURABLE.
+ */
 export function renderDefinitions(definitions, env) {
   const rendered = structuredClone(definitions);
+  const durable = companyQueuesDurable(env);
+  for (const queue of rendered.queues ?? []) {
+    if (COMPANY_QUEUE.test(queue.name)) queue.durable = durable;
+  }
   const changed = [];
   for (const user of rendered.users ?? []) {
     const password = env[passwordVariable(user.name)];
@@ -44,12 +67,16 @@ export function renderDefinitions(definitions, env) {
     user.hashing_algorithm = 'rabbit_password_hashing_sha256';
     changed.push(user.name);
   }
-  return { definitions: rendered, changed };
+  return { definitions: rendered, changed, companyQueuesDurable: durable };
 }
 
 function cli([template, output]) {
   if (!template || !output) throw new Error('usage: node render-definitions.mjs <template.json> <output.json>');
-  const { definitions, changed } = renderDefinitions(JSON.parse(readFileSync(template, 'utf8')), process.env);
+  const {
+    definitions,
+    changed,
+    companyQueuesDurable: durable,
+  } = renderDefinitions(JSON.parse(readFileSync(template, 'utf8')), process.env);
   // Write then rename, so the broker never reads half a file.
   writeFileSync(`${output}.tmp`, `${JSON.stringify(definitions, null, 2)}\n`, { mode: 0o644 });
   renameSync(`${output}.tmp`, output);
@@ -60,6 +87,7 @@ function cli([template, output]) {
       output,
       passwordsFromEnv: changed,
       developmentDefaults: kept,
+      companyQueuesDurable: durable,
     }),
   );
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests and `npm run stack` need, from a fresh clone on Debian:
-# Debian packages (when root), the npm dependencies, and FerretDB v1.24.2 built from the Go
-# module proxy into .cache/ (git-ignored, reused). Stops with a message naming what is missing.
+# Debian packages (when root), the npm dependencies, FerretDB v1.24.2 built from the Go module
+# proxy into .cache/ (git-ignored, reused), and the deployment checker (deploy/compose-check, Go).
+# Stops with a message naming what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +16,12 @@ fail() {
   exit 1
 }
 
-# 1. Debian packages: RabbitMQ, NGINX, Chromium (browser tests), docker-compose (compose file check).
+# 1. Debian packages: RabbitMQ, NGINX, Chromium (browser tests). The compose file is checked with
+#    the Go code of Docker Compose v2 itself (step 4), not with a packaged compose.
 missing=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 # promtool and prometheus: tests check and run monitoring/prometheus.yml.
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -34,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     fail "apt-get install ${missing[*]} failed"
 fi
 # Debian may start a system broker or nginx on install; ours run as private processes instead.
-command -v go >/dev/null 2>&1 || fail "Go is needed to build FerretDB: install it (https://go.dev/doc/install)"
+command -v go >/dev/null 2>&1 || fail "Go is needed to build FerretDB and the deployment checker: install it (https://go.dev/doc/install)"
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
   fail "Node.js >= 20.19 is needed (found $(node --version))"
 
@@ -75,4 +76,7 @@ if [ ! -x "$FERRETDB_BIN" ]; then
   fi
 fi
 "$FERRETDB_BIN" --version >/dev/null 2>&1 || fail "$FERRETDB_BIN does not run"
+
+# 4. The deployment checker: compose-go v2, BuildKit's Dockerfile linter, moby/patternmatcher.
+bash scripts/compose-check.sh build || fail "could not build deploy/compose-check with $(go version)"
 echo "setup: ready (FerretDB at $FERRETDB_BIN)"

@@ -36,3 +36,12 @@ test('a queue outside COMPANIES is refused at start-up', () => {
   );
   assert.deepEqual(loadConsumerConfig({ QUEUES: 'NFLX', COMPANIES: 'NFLX,AAPL' }).QUEUES, ['NFLX']);
 });
+
+test('COMPANY_QUEUES_DURABLE: durable by default, false for the original programs, else refused', () => {
+  assert.equal(loadConsumerConfig({}).COMPANY_QUEUES_DURABLE, true);
+  assert.equal(loadConsumerConfig({ COMPANY_QUEUES_DURABLE: 'false' }).COMPANY_QUEUES_DURABLE, false);
+  assert.throws(
+    () => loadConsumerConfig({ COMPANY_QUEUES_DURABLE: 'maybe' }),
+    (error: unknown) => error instanceof ConfigError && /COMPANY_QUEUES_DURABLE/.test(error.message),
+  );
+});

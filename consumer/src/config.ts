@@ -26,6 +26,12 @@ const consumerConfigShape = {
   MONGODB_WRITE_CONCERN: z.union([z.literal('majority'), z.coerce.number().int().min(0).max(50)]).default('majority'),
   /** Every ticker the system knows; messages for others are dead-lettered. */
   COMPANIES: companyListSchema.default([...DEFAULT_COMPANIES]),
+  /**
+   * false: declare the company queues non-durable, as the course's original programs do, so they
+   * can share the broker (queued trades are lost when the broker restarts). Must match the
+   * broker's definitions (rabbitmq/render-definitions.mjs reads the same variable).
+   */
+  COMPANY_QUEUES_DURABLE: envBool(true),
   /** The queues this replica reads (default: all of COMPANIES); one queue works too. */
   QUEUES: companyListSchema.optional(),
   /** A batch per company closes at this many trades (as in the original consumer)... */

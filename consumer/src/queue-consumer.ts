@@ -75,7 +75,8 @@ export class QueueConsumer {
   /** Set-up on every (re)connection: topology, channels, then intake (directly or by lease). */
   async attach(connection: ChannelModel): Promise<void> {
     await declareDeadLetterTopology(connection, this.logger);
-    for (const queue of this.config.QUEUES) await declareQueue(connection, queue, {}, this.logger);
+    for (const queue of this.config.QUEUES)
+      await declareQueue(connection, queue, { durable: this.config.COMPANY_QUEUES_DURABLE }, this.logger);
     const deadLetters = await connection.createConfirmChannel();
     const channel = await connection.createChannel();
     await channel.prefetch(this.config.CONSUMER_PREFETCH);

@@ -42,3 +42,17 @@ test('bad configuration fails with a message naming the variable', () => {
     );
   }
 });
+
+test('COMPANY_QUEUES_DURABLE: durable by default, false for the original programs, never with quorum', () => {
+  assert.equal(loadPublisherConfig({}).COMPANY_QUEUES_DURABLE, true);
+  assert.equal(loadPublisherConfig({ COMPANY_QUEUES_DURABLE: 'false' }).COMPANY_QUEUES_DURABLE, false);
+  for (const env of [
+    { COMPANY_QUEUES_DURABLE: 'maybe' },
+    { COMPANY_QUEUES_DURABLE: 'false', PUBLISHER_QUEUE_TYPE: 'quorum' },
+  ]) {
+    assert.throws(
+      () => loadPublisherConfig(env),
+      (error: Error) => error.message.includes('COMPANY_QUEUES_DURABLE'),
+    );
+  }
+});

@@ -1,4 +1,13 @@
-import { companyListSchema, DEFAULT_COMPANIES, envInt, envUrl, logLevelSchema, parseEnv } from '@stockmarket/common';
+import {
+  ConfigError,
+  companyListSchema,
+  DEFAULT_COMPANIES,
+  envBool,
+  envInt,
+  envUrl,
+  logLevelSchema,
+  parseEnv,
+} from '@stockmarket/common';
 import { z } from 'zod';
 
 /** Per-symbol overrides: `TSLA:250:0.0008:0.00001,AAPL:190` = start price, volatility, drift. */
@@ -52,6 +61,12 @@ const publisherConfigShape = {
   /** Bounded window of unconfirmed messages on the confirm channel. */
   PUBLISHER_MAX_IN_FLIGHT: envInt(2_000, 1, 1_000_000),
   PUBLISHER_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
+  /**
+   * false: declare the company queues non-durable, as the course's original programs do, so they
+   * can share the broker (queued trades are lost when the broker restarts). Must match the
+   * broker's definitions (rabbitmq/render-definitions.mjs reads the same variable).
+   */
+  COMPANY_QUEUES_DURABLE: envBool(true),
   /** On SIGTERM: how long to wait for outstanding confirms. */
   PUBLISHER_DRAIN_TIMEOUT_MS: envInt(10_000, 0, 600_000),
   PUBLISHER_OPS_PORT: envInt(8080, 0, 65_535),
@@ -62,7 +77,14 @@ const publisherConfigShape = {
 export type PublisherConfig = ReturnType<typeof loadPublisherConfig>;
 
 export function loadPublisherConfig(env: NodeJS.ProcessEnv = process.env) {
-  return parseEnv(publisherConfigShape, env);
+  const config = parseEnv(publisherConfigShape, env);
+  if (!config.COMPANY_QUEUES_DURABLE && config.PUBLISHER_QUEUE_TYPE === 'quorum') {
+    // RabbitMQ has no non-durable quorum queue.
+    throw new ConfigError([
+      'COMPANY_QUEUES_DURABLE ("false"): quorum queues are always durable (PUBLISHER_QUEUE_TYPE)',
+    ]);
+  }
+  return config;
 }
 
 /** Trades per second over all companies. */

@@ -53,7 +53,12 @@ async function main(): Promise<void> {
 
   const session = new AmqpSession(config.RABBITMQ_URL, logger, async (connection) => {
     for (const company of config.COMPANIES) {
-      await declareQueue(connection, company, { queueType: config.PUBLISHER_QUEUE_TYPE }, logger);
+      await declareQueue(
+        connection,
+        company,
+        { queueType: config.PUBLISHER_QUEUE_TYPE, durable: config.COMPANY_QUEUES_DURABLE },
+        logger,
+      );
     }
     await publisher.attach(connection);
   });

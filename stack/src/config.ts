@@ -1,4 +1,4 @@
-import { envInt, parseEnv } from '@stockmarket/common';
+import { envBool, envInt, parseEnv } from '@stockmarket/common';
 import { z } from 'zod';
 
 /**
@@ -18,6 +18,8 @@ export const stackConfig = parseEnv(
     STACK_PORT: envInt(3000, 1, 65_535),
     STACK_LIVEVIEWS: envInt(2, 1, 16),
     STACK_CONSUMERS: envInt(1, 1, 16),
+    /** `npm run stack`: false runs the compatibility mode of the course's original programs. */
+    COMPANY_QUEUES_DURABLE: envBool(true),
     /** Handed on to the processes the stack starts (servers and services find their tools by it). */
     PATH: z.string().default('/usr/bin:/bin'),
     HOME: z.string().optional(),

@@ -13,6 +13,11 @@ export interface StackOptions {
   readonly publisherEnv?: Record<string, string>;
   readonly consumerEnv?: Record<string, string>;
   readonly liveviewEnv?: Record<string, string>;
+  /**
+   * COMPANY_QUEUES_DURABLE for the broker's definitions, the publisher and the consumers
+   * (default true); false runs the compatibility mode for the course's original programs.
+   */
+  readonly companyQueuesDurable?: boolean;
 }
 
 /**
@@ -28,11 +33,27 @@ export class LocalStack {
   private constructor(
     readonly rabbitmq: RabbitMqServer,
     readonly mongo: FerretDbServer,
+    /** Settings every publisher and consumer of this stack shares with the broker. */
+    readonly queueEnv: Record<string, string>,
   ) {}
 
   static async start(options: StackOptions = {}): Promise<LocalStack> {
-    const [rabbitmq, mongo] = await Promise.all([RabbitMqServer.start(), FerretDbServer.start()]);
-    const stack = new LocalStack(rabbitmq, mongo);
+    const durable = options.companyQueuesDurable ?? true;
+    const [rabbitmqStart, mongoStart] = await Promise.allSettled([
+      RabbitMqServer.start({ companyQueuesDurable: durable }),
+      FerretDbServer.start(),
+    ]);
+    if (rabbitmqStart.status === 'rejected' || mongoStart.status === 'rejected') {
+      // Stop the one that started, or its processes keep the test process alive.
+      await Promise.allSettled([
+        rabbitmqStart.status === 'fulfilled' ? rabbitmqStart.value.stop() : undefined,
+        mongoStart.status === 'fulfilled' ? mongoStart.value.stop() : undefined,
+      ]);
+      throw rabbitmqStart.status === 'rejected' ? rabbitmqStart.reason : (mongoStart as PromiseRejectedResult).reason;
+    }
+    const rabbitmq = rabbitmqStart.value;
+    const mongo = mongoStart.value;
+    const stack = new LocalStack(rabbitmq, mongo, { COMPANY_QUEUES_DURABLE: String(durable) });
     try {
       for (let i = 0; i < (options.consumers ?? 1); i++) await stack.addConsumer(options.consumerEnv);
       for (let i = 0; i < (options.liveviews ?? 2); i++) await stack.addLiveview(options.liveviewEnv);
@@ -41,10 +62,7 @@ export class LocalStack {
         options.port,
       );
       if (options.publisher ?? true) {
-        stack.publisher = await ServiceProcess.start('publisher', {
-          RABBITMQ_URL: rabbitmq.url('publisher'),
-          ...options.publisherEnv,
-        });
+        stack.publisher = await ServiceProcess.start('publisher', stack.publisherEnv(options.publisherEnv));
       }
       return stack;
     } catch (error) {
@@ -58,9 +76,14 @@ export class LocalStack {
     return this.nginx.url;
   }
 
+  publisherEnv(extra: Record<string, string> = {}): Record<string, string> {
+    return { RABBITMQ_URL: this.rabbitmq.url('publisher'), ...this.queueEnv, ...extra };
+  }
+
   consumerEnv(extra: Record<string, string> = {}): Record<string, string> {
     return {
       RABBITMQ_URL: this.rabbitmq.url('consumer'),
+      ...this.queueEnv,
       MONGODB_URL: this.mongo.url,
       // FerretDB acknowledges every write durably on its one node.
       MONGODB_WRITE_CONCERN: '1',

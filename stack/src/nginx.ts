@@ -63,7 +63,7 @@ http {
   scgi_temp_path ${join(dir, 'tmp-scgi')};
   include ${join(repoRoot, 'nginx', 'http.conf')};
   upstream liveview {
-    hash $remote_addr consistent;
+    hash $uid_got$uid_set consistent;
 ${servers}
   }
   server {

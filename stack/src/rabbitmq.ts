@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import amqp from 'amqplib';
 import { stackConfig } from './config.js';
 import { makeRunDir, repoRoot } from './paths.js';
@@ -15,6 +16,18 @@ const RABBITMQ_USERS = {
   publisher: 'publisher-dev-password',
   consumer: 'consumer-dev-password',
 } as const;
+
+export interface RabbitMqOptions {
+  /** COMPANY_QUEUES_DURABLE of the definitions (default true); false as the original programs. */
+  readonly companyQueuesDurable?: boolean;
+  /** Lines appended to the shared rabbitmq.conf (e.g. docker compose's own settings). */
+  readonly extraConfig?: string;
+}
+
+/** rabbitmq/render-definitions.mjs, the renderer docker compose runs (plain JavaScript). */
+interface DefinitionsRenderer {
+  renderDefinitions(definitions: unknown, env: Record<string, string>): { definitions: unknown };
+}
 
 /**
  * A private RabbitMQ node from Debian's rabbitmq-server: its own node name, AMQP, distribution
@@ -34,7 +47,7 @@ export class RabbitMqServer {
     readonly prometheusPort: number,
   ) {}
 
-  static async start(): Promise<RabbitMqServer> {
+  static async start(options: RabbitMqOptions = {}): Promise<RabbitMqServer> {
     const server = new RabbitMqServer(
       makeRunDir('rabbitmq'),
       await freePort(),
@@ -42,7 +55,7 @@ export class RabbitMqServer {
       await freePort(),
       await freePort(),
     );
-    server.prepare();
+    await server.prepare(options);
     await server.boot();
     return server;
   }
@@ -62,16 +75,25 @@ export class RabbitMqServer {
     return `amqp://${user}:${RABBITMQ_USERS[user]}@127.0.0.1:${this.port}/${RABBITMQ_VHOST}`;
   }
 
-  private prepare(): void {
+  private async prepare(options: RabbitMqOptions): Promise<void> {
     for (const sub of ['mnesia', 'log', 'home']) mkdirSync(join(this.dir, sub), { recursive: true });
-    copyFileSync(join(repoRoot, 'rabbitmq', 'definitions.json'), join(this.dir, 'definitions.json'));
+    // The definitions as compose's rabbitmq-definitions one-shot renders them (same code), with
+    // the committed development passwords and the queues' durability.
+    const renderer = (await import(
+      pathToFileURL(join(repoRoot, 'rabbitmq', 'render-definitions.mjs')).href
+    )) as DefinitionsRenderer;
+    const { definitions } = renderer.renderDefinitions(
+      JSON.parse(readFileSync(join(repoRoot, 'rabbitmq', 'definitions.json'), 'utf8')),
+      { COMPANY_QUEUES_DURABLE: String(options.companyQueuesDurable ?? true) },
+    );
+    writeFileSync(join(this.dir, 'definitions.json'), `${JSON.stringify(definitions, null, 2)}\n`);
     const shared = readFileSync(join(repoRoot, 'rabbitmq', 'rabbitmq.conf'), 'utf8').replace(
       '/etc/rabbitmq/definitions.json',
       join(this.dir, 'definitions.json'),
     );
     // rabbitmq_prometheus is on in the 4.x images; here on a private loopback port.
     const prometheus = `prometheus.tcp.ip = 127.0.0.1\nprometheus.tcp.port = ${this.prometheusPort}\n`;
-    writeFileSync(join(this.dir, 'rabbitmq.conf'), `${shared}\n${prometheus}`);
+    writeFileSync(join(this.dir, 'rabbitmq.conf'), `${shared}\n${prometheus}${options.extraConfig ?? ''}\n`);
     writeFileSync(join(this.dir, 'enabled_plugins'), '[rabbitmq_prometheus].\n');
     if (process.getuid?.() === 0) {
       const { uid, gid } = rabbitmqUser();

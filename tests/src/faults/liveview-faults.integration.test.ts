@@ -1,7 +1,7 @@
 // Faults on the reading side: a browser and 100 socket.io clients through NGINX while a liveview
-// replica is killed, and while NGINX is reloaded with a different list of replicas. Every client
-// comes from 127.0.0.1, so `hash $remote_addr consistent` puts them all on one replica: the one
-// to kill.
+// replica is killed, and while NGINX is reloaded with a different list of replicas. NGINX
+// routes by its browser cookie (nginx/http.conf); the 100 clients send the browser's, so all are
+// on one replica: the one to kill.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -35,7 +35,9 @@ before(async () => {
   await waitFor('prices on the page', async () => /\d+\.\d\d/.test((await page.textContent('#tiles')) ?? ''), {
     timeoutMs: 60_000,
   });
-  watch = await PageWatch.open(stack.url, CLIENTS);
+  const cookie = (await page.context().cookies(stack.url)).find((entry) => entry.name === 'stockmarket_browser');
+  assert.ok(cookie, "NGINX's browser cookie");
+  watch = await PageWatch.open(stack.url, CLIENTS, 60_000, `${cookie.name}=${cookie.value}`);
 });
 after(async () => {
   watch?.close();

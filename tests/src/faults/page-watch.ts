@@ -15,11 +15,18 @@ export class PageWatch {
   readonly snapshots: { at: number; replica: string }[][] = [];
   readonly disconnects: number[] = [];
 
-  private constructor(private readonly url: string) {}
+  private constructor(
+    private readonly url: string,
+    private readonly cookie?: string,
+  ) {}
 
-  /** Opens `count` clients (WebSocket transport, reconnecting as the page does) and waits for their snapshots. */
-  static async open(url: string, count: number, timeoutMs = 60_000): Promise<PageWatch> {
-    const watch = new PageWatch(url);
+  /**
+   * Opens `count` clients (WebSocket transport, reconnecting as the page does) and waits for their
+   * snapshots. With `cookie` (a browser's `stockmarket_browser=...`), NGINX routes them all as
+   * that browser.
+   */
+  static async open(url: string, count: number, timeoutMs = 60_000, cookie?: string): Promise<PageWatch> {
+    const watch = new PageWatch(url, cookie);
     for (let first = 0; first < count; first += 25) {
       const wave = Array.from({ length: Math.min(25, count - first) }, () => watch.connectOne());
       await Promise.all(wave);
@@ -43,6 +50,7 @@ export class PageWatch {
       reconnectionDelay: 500,
       reconnectionDelayMax: 2_000,
       timeout: 10_000,
+      ...(this.cookie ? { extraHeaders: { cookie: this.cookie } } : {}),
     });
     socket.on('snapshot', (message) => {
       this.replicas[index] = message.replica;

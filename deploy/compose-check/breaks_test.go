@@ -1,0 +1,115 @@
+package composecheck
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The checks are not vacuous: one deliberate break of each file makes them fail.
+
+// mutated writes a copy of the repository's compose inputs with one replacement applied to
+// file, and returns the copy's directory (bind-mount sources are linked to the real ones).
+func mutated(t *testing.T, file, old, replacement string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"docker-compose.yml", ".env", "Dockerfile", ".dockerignore"} {
+		dt, err := os.ReadFile(filepath.Join(repo, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(dt)
+		if name == file {
+			if !strings.Contains(text, old) {
+				t.Fatalf("%s does not contain %q", name, old)
+			}
+			text = strings.Replace(text, old, replacement, 1)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"nginx", "rabbitmq", "mongo-init", "publisher", "common", "consumer", "liveview", "stack", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.base.json"} {
+		if err := os.Symlink(filepath.Join(repo, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func problemsOf(t *testing.T, dir, check string) []string {
+	t.Helper()
+	p, err := LoadProject(context.Background(), dir, LoadOptions{EnvFile: filepath.Join(dir, ".env")})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	for _, c := range Checks {
+		if c.Name == check {
+			return c.Run(p, dir)
+		}
+	}
+	t.Fatalf("no check %q", check)
+	return nil
+}
+
+func TestBreakComposeContainerName(t *testing.T) {
+	// On a replicated service compose-go itself refuses it...
+	dir := mutated(t, "docker-compose.yml", "  liveview:\n    <<: *node-service\n", "  liveview:\n    <<: *node-service\n    container_name: liveview\n")
+	if _, err := LoadProject(context.Background(), dir, LoadOptions{EnvFile: filepath.Join(dir, ".env")}); err == nil {
+		t.Error("container_name on the replicated liveview loaded")
+	} else {
+		t.Log(err)
+	}
+	// ...on a single one (later scaled, or a second copy of the stack) the invariant does.
+	dir = mutated(t, "docker-compose.yml", "  nginx:\n", "  nginx:\n    container_name: nginx\n")
+	if got := problemsOf(t, dir, Checks[2].Name); len(got) == 0 {
+		t.Error("container_name on nginx was not caught")
+	} else {
+		t.Log(got)
+	}
+}
+
+func TestBreakComposePullPolicy(t *testing.T) {
+	dir := mutated(t, "docker-compose.yml", "  pull_policy: build\n", "")
+	got := problemsOf(t, dir, Checks[6].Name)
+	if len(got) != 3 || !strings.Contains(strings.Join(got, "\n"), "pull_policy") {
+		t.Errorf("want a pull_policy problem per built service, got %v", got)
+	} else {
+		t.Log(got)
+	}
+}
+
+func TestBreakComposeUnknownDependency(t *testing.T) {
+	// compose-go itself refuses it (docker compose config fails the same way).
+	dir := mutated(t, "docker-compose.yml", "      liveview:\n        condition: service_healthy\n", "      liveviews:\n        condition: service_healthy\n")
+	_, err := LoadProject(context.Background(), dir, LoadOptions{EnvFile: filepath.Join(dir, ".env")})
+	if err == nil {
+		t.Fatal("a dependency on a service that does not exist loaded")
+	}
+	t.Log(err)
+}
+
+func TestBreakDockerfile(t *testing.T) {
+	dir := mutated(t, "Dockerfile", `CMD ["node", "dist/main.js"]`, "CMD node dist/main.js")
+	problems, err := LintDockerfile(context.Background(), filepath.Join(dir, "Dockerfile"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) == 0 || !strings.Contains(strings.Join(problems, "\n"), "JSONArgsRecommended") {
+		t.Errorf("shell-form CMD (signals do not reach node) not caught: %v", problems)
+	}
+	t.Log(problems)
+}
+
+func TestBreakDockerignore(t *testing.T) {
+	problems, err := ContextProblemsWith(repo, dockerfile, []string{"**/node_modules", "common"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) == 0 {
+		t.Error("ignoring common/ (copied by the Dockerfile) was not caught")
+	}
+	t.Log(problems)
+}

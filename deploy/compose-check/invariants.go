@@ -1,0 +1,415 @@
+package composecheck
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// Check is one invariant of the deployment, on the model compose-go loaded.
+type Check struct {
+	Name string
+	Run  func(p *types.Project, repo string) []string
+}
+
+var (
+	nodeServices = []string{"publisher", "consumer", "liveview"}
+	mongoMembers = []string{"mongo1", "mongo2", "mongo3"}
+	// What each image has to probe with: node images have node (no curl in -slim), the official
+	// mongo image mongosh, rabbitmq its CLI tools, the Debian-based nginx image curl.
+	imageTools = map[string][]string{
+		"node":     {"node"},
+		"mongo":    {"mongosh"},
+		"rabbitmq": {"rabbitmq-diagnostics"},
+		"nginx":    {"curl"},
+	}
+	// VOLUME lines of the mongo image's Dockerfile.
+	mongoImageVolumes = []string{"/data/db", "/data/configdb"}
+)
+
+const noHealthcheckLabel = "com.stockmarket.no-healthcheck"
+
+func isOneShot(s types.ServiceConfig) bool { return s.Restart == types.RestartPolicyNo }
+
+func imageRepo(image string) string {
+	repo, _, _ := strings.Cut(image, ":")
+	return repo
+}
+
+// Checks are the invariants every deployment must keep.
+var Checks = []Check{
+	{"every service of the system exists", func(p *types.Project, _ string) []string {
+		want := []string{"consumer", "liveview", "mongo-init", "mongo-keyfile", "mongo1", "mongo2", "mongo3", "nginx", "publisher", "rabbitmq", "rabbitmq-definitions"}
+		got := p.ServiceNames()
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			return []string{fmt.Sprintf("services %v, want %v", got, want)}
+		}
+		return nil
+	}},
+	{"only NGINX publishes a port; the management UI on loopback", func(p *types.Project, _ string) []string {
+		var problems []string
+		for name, s := range p.Services {
+			for _, port := range s.Ports {
+				switch {
+				case name == "nginx" && port.Target == 3000:
+				case name == "rabbitmq" && port.Target == 15672 && port.HostIP == "127.0.0.1":
+				default:
+					problems = append(problems, fmt.Sprintf("%s publishes %s:%s:%d", name, port.HostIP, port.Published, port.Target))
+				}
+			}
+		}
+		if n := len(p.Services["nginx"].Ports); n != 1 {
+			problems = append(problems, fmt.Sprintf("nginx publishes %d ports, want 1", n))
+		}
+		return problems
+	}},
+	{"no container_name (it blocks --scale and a second copy of the stack)", func(p *types.Project, _ string) []string {
+		var problems []string
+		for name, s := range p.Services {
+			if s.ContainerName != "" {
+				problems = append(problems, fmt.Sprintf("%s: container_name %q", name, s.ContainerName))
+			}
+		}
+		return problems
+	}},
+	{"healthchecks use a tool the image has, or a one-shot says why it has none", func(p *types.Project, _ string) []string {
+		var problems []string
+		for name, s := range p.Services {
+			h := s.HealthCheck
+			if h == nil || h.Disable {
+				if len(s.Labels[noHealthcheckLabel]) < 10 || !isOneShot(s) {
+					problems = append(problems, fmt.Sprintf("%s: no healthcheck, and not a one-shot with a %s label", name, noHealthcheckLabel))
+				}
+				continue
+			}
+			if len(h.Test) < 2 || (h.Test[0] != "CMD" && h.Test[0] != "CMD-SHELL") {
+				problems = append(problems, fmt.Sprintf("%s: healthcheck %v is not CMD/CMD-SHELL", name, h.Test))
+				continue
+			}
+			tool := strings.Fields(h.Test[1])[0]
+			repo := imageRepo(s.Image)
+			if s.Build != nil {
+				repo = "node" // our images are FROM the node image
+			}
+			if !slices.Contains(imageTools[repo], tool) {
+				problems = append(problems, fmt.Sprintf("%s: healthcheck runs %q, which image %s does not have (%v)", name, tool, s.Image, imageTools[repo]))
+			}
+		}
+		return problems
+	}},
+	{"Node services probe /readyz on their own port and expose only it", func(p *types.Project, _ string) []string {
+		var problems []string
+		ports := map[string]string{"publisher": "PUBLISHER_OPS_PORT", "consumer": "CONSUMER_OPS_PORT", "liveview": "PORT"}
+		for _, name := range nodeServices {
+			s := p.Services[name]
+			port := env(s, ports[name])
+			if port == "" {
+				problems = append(problems, fmt.Sprintf("%s: %s not set", name, ports[name]))
+				continue
+			}
+			if s.HealthCheck == nil || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), "http://127.0.0.1:"+port+"/readyz") {
+				problems = append(problems, fmt.Sprintf("%s: healthcheck does not fetch 127.0.0.1:%s/readyz", name, port))
+			}
+			if !slices.Equal(s.Expose, types.StringOrNumberList{port}) {
+				problems = append(problems, fmt.Sprintf("%s: exposes %v, want [%s]", name, s.Expose, port))
+			}
+		}
+		return problems
+	}},
+	{"stop grace periods exceed each service's own shutdown deadline", func(p *types.Project, repo string) []string {
+		var problems []string
+		margin, err := publisherShutdownMargin(repo)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		deadlines := map[string]time.Duration{
+			"publisher": ms(env(p.Services["publisher"], "PUBLISHER_DRAIN_TIMEOUT_MS")) + margin,
+			"consumer":  ms(env(p.Services["consumer"], "CONSUMER_SHUTDOWN_TIMEOUT_MS")),
+			"liveview":  ms(env(p.Services["liveview"], "LIVEVIEW_SHUTDOWN_TIMEOUT_MS")),
+		}
+		shutdown, err := nginxShutdownTimeout(repo)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		deadlines["nginx"] = shutdown
+		for name, deadline := range deadlines {
+			grace := grace(p.Services[name])
+			if deadline <= 0 || grace < deadline+2*time.Second {
+				problems = append(problems, fmt.Sprintf("%s: stop_grace_period %s, own deadline %s (want 2 s more)", name, grace, deadline))
+			}
+		}
+		for _, name := range append([]string{"rabbitmq"}, mongoMembers...) {
+			if g := grace(p.Services[name]); g < 30*time.Second {
+				problems = append(problems, fmt.Sprintf("%s: stop_grace_period %s < 30s", name, g))
+			}
+		}
+		return problems
+	}},
+	{"our images are built here, never pulled (pull_policy: build), from one Dockerfile's targets", func(p *types.Project, repo string) []string {
+		var problems []string
+		for name, s := range p.Services {
+			if s.Build == nil {
+				if !regexp.MustCompile(`^[a-z]+:\d+\.\d+\.\d+(-[a-z0-9.-]+)?$`).MatchString(s.Image) {
+					problems = append(problems, fmt.Sprintf("%s: image %q is not pinned to major.minor.patch", name, s.Image))
+				}
+				continue
+			}
+			if s.PullPolicy != types.PullPolicyBuild {
+				problems = append(problems, fmt.Sprintf("%s: pull_policy %q: an `up` without --build would pull %s from a registry", name, s.PullPolicy, s.Image))
+			}
+			if s.Image != "stockmarket/"+name+":dev" {
+				problems = append(problems, fmt.Sprintf("%s: image %q", name, s.Image))
+			}
+			if s.Build.Context != repo || s.Build.Dockerfile != "Dockerfile" || s.Build.Target != name {
+				problems = append(problems, fmt.Sprintf("%s: build %s -f %s --target %s, want the repository root, Dockerfile, target %s", name, s.Build.Context, s.Build.Dockerfile, s.Build.Target, name))
+			}
+		}
+		return problems
+	}},
+	{"Node processes run under an init that forwards signals (init: true)", func(p *types.Project, _ string) []string {
+		var problems []string
+		for name, s := range p.Services {
+			node := s.Build != nil || imageRepo(s.Image) == "node"
+			if node && (s.Init == nil || !*s.Init) {
+				problems = append(problems, fmt.Sprintf("%s: no init: SIGTERM is lost while node is PID 1 and starting", name))
+			}
+		}
+		return problems
+	}},
+	{"the broker restarts when its definitions are re-rendered", func(p *types.Project, _ string) []string {
+		dep, ok := p.Services["rabbitmq"].DependsOn["rabbitmq-definitions"]
+		if !ok || !dep.Restart || dep.Condition != types.ServiceConditionCompletedSuccessfully {
+			return []string{fmt.Sprintf("rabbitmq -> rabbitmq-definitions: %+v, want completed_successfully with restart: true", dep)}
+		}
+		return nil
+	}},
+	{"services start in order: healthy servers, completed one-shots", func(p *types.Project, _ string) []string {
+		var problems []string
+		for name, s := range p.Services {
+			for dep, d := range s.DependsOn {
+				want := types.ServiceConditionHealthy
+				if isOneShot(p.Services[dep]) {
+					want = types.ServiceConditionCompletedSuccessfully
+				}
+				if d.Condition != want {
+					problems = append(problems, fmt.Sprintf("%s -> %s: %s, want %s", name, dep, d.Condition, want))
+				}
+			}
+		}
+		want := map[string][]string{
+			"rabbitmq": {"rabbitmq-definitions"}, "mongo1": {"mongo-keyfile"}, "mongo-init": mongoMembers,
+			"publisher": {"rabbitmq"}, "consumer": {"mongo-init", "rabbitmq"}, "liveview": {"mongo-init"}, "nginx": {"liveview"},
+		}
+		for name, deps := range want {
+			var got []string
+			for dep := range p.Services[name].DependsOn {
+				got = append(got, dep)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, deps) {
+				problems = append(problems, fmt.Sprintf("%s depends on %v, want %v", name, got, deps))
+			}
+		}
+		return problems
+	}},
+	{"bind mounts exist and carry the SELinux label z", func(p *types.Project, _ string) []string {
+		var problems []string
+		for name, s := range p.Services {
+			for _, v := range s.Volumes {
+				switch v.Type {
+				case types.VolumeTypeBind:
+					if _, err := os.Stat(v.Source); err != nil {
+						problems = append(problems, fmt.Sprintf("%s: %s does not exist", name, v.Source))
+					}
+					if v.Bind == nil || v.Bind.SELinux != types.SELinuxShared {
+						problems = append(problems, fmt.Sprintf("%s: bind mount %s has no :z (unreadable under SELinux)", name, v.Source))
+					}
+				case types.VolumeTypeVolume:
+					if _, ok := p.Volumes[v.Source]; !ok {
+						problems = append(problems, fmt.Sprintf("%s: volume %s is not declared", name, v.Source))
+					}
+				}
+			}
+		}
+		return problems
+	}},
+	{"one-shots from the mongo image put tmpfs on its VOLUMEs (no anonymous volumes per up)", func(p *types.Project, _ string) []string {
+		var problems []string
+		for name, s := range p.Services {
+			if !isOneShot(s) || imageRepo(s.Image) != "mongo" {
+				continue
+			}
+			for _, path := range mongoImageVolumes {
+				if !slices.Contains(s.Tmpfs, path) && !mounted(s, path) {
+					problems = append(problems, fmt.Sprintf("%s: %s would be an anonymous volume", name, path))
+				}
+			}
+		}
+		return problems
+	}},
+	{"three MongoDB members with a fixed oplog, named as mongo-init names them", func(p *types.Project, _ string) []string {
+		var problems []string
+		var hosts []string
+		for _, name := range mongoMembers {
+			s := p.Services[name]
+			command := []string(s.Command)
+			if arg(command, "--replSet") != "rs0" {
+				problems = append(problems, name+": not --replSet rs0")
+			}
+			if size, err := strconv.Atoi(arg(command, "--oplogSize")); err != nil || size < 64 || size > 2048 {
+				problems = append(problems, fmt.Sprintf("%s: --oplogSize %q (default: 5 %% of the free disk)", name, arg(command, "--oplogSize")))
+			}
+			if !mounted(s, "/data/db") || !mounted(s, "/data/configdb") {
+				problems = append(problems, name+": data and config directories must be named volumes")
+			}
+			hosts = append(hosts, name+":27017")
+		}
+		if got := env(p.Services["mongo-init"], "MONGO_MEMBERS"); got != strings.Join(hosts, ",") {
+			problems = append(problems, fmt.Sprintf("mongo-init MONGO_MEMBERS %q, want %q", got, strings.Join(hosts, ",")))
+		}
+		if env(p.Services["mongo1"], "MONGO_INITDB_ROOT_USERNAME") == "" {
+			problems = append(problems, "mongo1 must create the administrator")
+		}
+		for _, name := range []string{"mongo2", "mongo3"} {
+			if len(p.Services[name].Environment) != 0 {
+				problems = append(problems, name+" must start empty to join the set")
+			}
+		}
+		return problems
+	}},
+	{"every service has a restart policy, a memory limit and rotated json-file logs", func(p *types.Project, _ string) []string {
+		var problems []string
+		for name, s := range p.Services {
+			if s.Restart != types.RestartPolicyUnlessStopped && s.Restart != types.RestartPolicyNo {
+				problems = append(problems, fmt.Sprintf("%s: restart %q", name, s.Restart))
+			}
+			if s.Deploy == nil || s.Deploy.Resources.Limits == nil || s.Deploy.Resources.Limits.MemoryBytes <= 0 {
+				problems = append(problems, name+": no memory limit")
+			}
+			if s.Logging == nil || s.Logging.Driver != "json-file" || s.Logging.Options["max-size"] == "" {
+				problems = append(problems, name+": logs not rotated by the shared json-file anchor")
+			}
+		}
+		return problems
+	}},
+	{"RabbitMQ's memory alarm is computed from the container's limit", func(p *types.Project, repo string) []string {
+		conf, err := os.ReadFile(filepath.Join(repo, "rabbitmq", "compose.conf"))
+		if err != nil {
+			return []string{err.Error()}
+		}
+		m := regexp.MustCompile(`(?m)^total_memory_available_override_value = (\d+)$`).FindSubmatch(conf)
+		limit := p.Services["rabbitmq"].Deploy.Resources.Limits.MemoryBytes
+		if m == nil || string(m[1]) != strconv.FormatInt(int64(limit), 10) {
+			return []string{fmt.Sprintf("rabbitmq/compose.conf: total_memory_available_override_value must be the memory limit, %d bytes", limit)}
+		}
+		return nil
+	}},
+	{"one COMPANY_QUEUES_DURABLE for the definitions and both declare sites", func(p *types.Project, _ string) []string {
+		var problems []string
+		want := env(p.Services["rabbitmq-definitions"], "COMPANY_QUEUES_DURABLE")
+		if want != "true" && want != "false" {
+			problems = append(problems, fmt.Sprintf("rabbitmq-definitions: COMPANY_QUEUES_DURABLE %q", want))
+		}
+		for _, name := range []string{"publisher", "consumer"} {
+			if got := env(p.Services[name], "COMPANY_QUEUES_DURABLE"); got != want {
+				problems = append(problems, fmt.Sprintf("%s: COMPANY_QUEUES_DURABLE %q, definitions %q", name, got, want))
+			}
+		}
+		return problems
+	}},
+	{"NGINX runs the repository's configuration files", func(p *types.Project, repo string) []string {
+		var problems []string
+		want := map[string]string{
+			"/etc/nginx/nginx.conf":                 "nginx/nginx.conf",
+			"/etc/nginx/conf.d/default.conf":        "nginx/default.conf",
+			"/etc/nginx/stockmarket/http.conf":      "nginx/http.conf",
+			"/etc/nginx/stockmarket/locations.conf": "nginx/locations.conf",
+		}
+		for target, source := range want {
+			found := false
+			for _, v := range p.Services["nginx"].Volumes {
+				found = found || (v.Target == target && v.Source == filepath.Join(repo, source) && v.ReadOnly)
+			}
+			if !found {
+				problems = append(problems, fmt.Sprintf("nginx: %s not mounted read-only at %s", source, target))
+			}
+		}
+		return problems
+	}},
+}
+
+func env(s types.ServiceConfig, key string) string {
+	if value := s.Environment[key]; value != nil {
+		return *value
+	}
+	return ""
+}
+
+func ms(text string) time.Duration {
+	n, err := strconv.Atoi(text)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(n) * time.Millisecond
+}
+
+func grace(s types.ServiceConfig) time.Duration {
+	if s.StopGracePeriod == nil {
+		return 10 * time.Second // docker's default
+	}
+	return time.Duration(*s.StopGracePeriod)
+}
+
+func arg(command []string, flag string) string {
+	i := slices.Index(command, flag)
+	if i < 0 || i+1 >= len(command) {
+		return ""
+	}
+	return command[i+1]
+}
+
+func mounted(s types.ServiceConfig, target string) bool {
+	for _, v := range s.Volumes {
+		if v.Target == target {
+			return true
+		}
+	}
+	return false
+}
+
+// publisherShutdownMargin: publisher/src/main.ts stops hard at PUBLISHER_DRAIN_TIMEOUT_MS plus
+// this margin.
+func publisherShutdownMargin(repo string) (time.Duration, error) {
+	source, err := os.ReadFile(filepath.Join(repo, "publisher", "src", "main.ts"))
+	if err != nil {
+		return 0, err
+	}
+	m := regexp.MustCompile(`config\.PUBLISHER_DRAIN_TIMEOUT_MS \+ ([\d_]+)`).FindSubmatch(source)
+	if m == nil {
+		return 0, fmt.Errorf("publisher/src/main.ts: shutdown deadline (PUBLISHER_DRAIN_TIMEOUT_MS + margin) not found")
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(string(m[1]), "_", ""))
+	return time.Duration(n) * time.Millisecond, err
+}
+
+// nginxShutdownTimeout: worker_shutdown_timeout of nginx/nginx.conf.
+func nginxShutdownTimeout(repo string) (time.Duration, error) {
+	conf, err := os.ReadFile(filepath.Join(repo, "nginx", "nginx.conf"))
+	if err != nil {
+		return 0, err
+	}
+	m := regexp.MustCompile(`(?m)^worker_shutdown_timeout (\d+)s;$`).FindSubmatch(conf)
+	if m == nil {
+		return 0, fmt.Errorf("nginx/nginx.conf: no worker_shutdown_timeout (SIGQUIT would wait for every WebSocket)")
+	}
+	n, err := strconv.Atoi(string(m[1]))
+	return time.Duration(n) * time.Second, err
+}
