@@ -6,7 +6,7 @@ import { EventLog, type Observed } from './events.js';
 const consumer = (name: string, up: boolean, leases: string[]): ConsumerView => ({
   name,
   up,
-  seenAt: 0,
+  seenAt: 1,
   leases,
   batchesPerSecond: 0,
   buffered: 0,
@@ -14,7 +14,7 @@ const consumer = (name: string, up: boolean, leases: string[]): ConsumerView => 
 const liveview = (name: string, up: boolean): LiveviewReplicaView => ({
   name,
   up,
-  seenAt: 0,
+  seenAt: 1,
   clients: 0,
   feedLagSeconds: 0,
   self: false,
@@ -65,6 +65,37 @@ test('a lease moves from a dead consumer to the standby, with the time it was un
     1_800,
   );
   assert.equal(moved?.text, 'AAPL lease consumer-1 -> consumer-2 in 0.8 s');
+});
+
+test('a lease taken over in the round its owner was lost: timed from when the owner was last seen', () => {
+  const log = new EventLog();
+  log.observe(
+    picture({
+      consumers: [{ ...consumer('consumer-1', true, ['AAPL']), seenAt: 5_000 }, consumer('consumer-2', true, [])],
+    }),
+    5_000,
+  );
+  const events = log.observe(
+    picture({
+      consumers: [
+        { ...consumer('consumer-1', false, ['AAPL']), seenAt: 5_000 },
+        consumer('consumer-2', true, ['AAPL']),
+      ],
+    }),
+    6_000,
+  );
+  assert.deepEqual(
+    events.map((event) => event.text),
+    ['consumer-1 lost', 'AAPL lease consumer-1 -> consumer-2 in 1.0 s'],
+  );
+});
+
+test('a lease its owner lost and took again (broker restart) says so', () => {
+  const log = new EventLog();
+  log.observe(picture({ consumers: [consumer('consumer-2', true, ['AAPL'])] }), 0);
+  log.observe(picture({ consumers: [consumer('consumer-2', true, [])] }), 1_000);
+  const [retaken] = log.observe(picture({ consumers: [consumer('consumer-2', true, ['AAPL'])] }), 9_000);
+  assert.equal(retaken?.text, 'AAPL lease retaken by consumer-2 after 8.0 s');
 });
 
 test('a new PRIMARY, after a time without one', () => {

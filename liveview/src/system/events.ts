@@ -71,10 +71,17 @@ export class EventLog {
         this.since.set(`lease:${company}`, at);
         continue;
       }
-      const durationMs = ended(`lease:${company}`) ?? 0;
+      const from = was ?? this.lastOwner.get(company);
+      // Without a round in between, the company had no writer since its old owner was last seen.
+      const lastSeen = next.consumers.find((consumer) => consumer.name === from && !consumer.up)?.seenAt;
+      const durationMs = ended(`lease:${company}`) ?? (lastSeen ? at - lastSeen : 0);
       add({
         kind: 'lease-moved',
-        text: `${company} lease ${was ?? this.lastOwner.get(company) ?? 'none'} -> ${now} in ${seconds(durationMs)}`,
+        // The same owner again: the lease was lost with its connection (a broker restart) and retaken.
+        text:
+          from === now
+            ? `${company} lease retaken by ${now} after ${seconds(durationMs)}`
+            : `${company} lease ${from ?? 'none'} -> ${now} in ${seconds(durationMs)}`,
         durationMs,
       });
     }

@@ -260,6 +260,11 @@ test('the broker stopped and restarted: unreachable, then how long', async (t) =
   assert.ok((back.durationMs ?? 0) > 0, back.text);
   const shown = await shownAfter('the broker up again', restartedAt, () => isUp('broker', 'rabbitmq'));
   assert.ok(shown <= 15_000);
+  await waitFor(
+    'consumer-2 writing again after the restart',
+    async () => Boolean(await attribute(`${node('consumers', 'consumer-2')} .leases`, 'data-leases')),
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
   // The view after all three faults, for docs/liveview.md.
   await page.locator('#system').screenshot({ path: join(artifacts, 'system-view-after-faults.png') });
 });
