@@ -94,13 +94,21 @@ async function waitForPrimary(run, options = {}) {
 
 /**
  * The users the services log in as, all in `admin` (authSource=admin): the consumer writes the
- * stockmarket database, the liveview only reads it. The administrator (root) is created by the
+ * stockmarket database, the liveview only reads it (and, with the read-only clusterMonitor role,
+ * the replica set's status for its System view). The administrator (root) is created by the
  * mongo image itself from MONGO_INITDB_ROOT_USERNAME/PASSWORD on the first start of mongo1.
  */
 function serviceUsers({ dbName, consumer, liveview }) {
   return [
     { user: consumer.user, pwd: consumer.pwd, roles: [{ role: 'readWrite', db: dbName }] },
-    { user: liveview.user, pwd: liveview.pwd, roles: [{ role: 'read', db: dbName }] },
+    {
+      user: liveview.user,
+      pwd: liveview.pwd,
+      roles: [
+        { role: 'read', db: dbName },
+        { role: 'clusterMonitor', db: 'admin' },
+      ],
+    },
   ];
 }
 

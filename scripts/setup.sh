@@ -25,6 +25,8 @@ command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
+# promtool and prometheus: tests check and run monitoring/prometheus.yml.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     fail "missing Debian packages: ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}"

@@ -94,10 +94,108 @@ export interface HeartbeatMessage {
   tradeStaleAfterMs: number;
 }
 
+/** One replica of a service as the liveview replica sees it in its scrape of the replica's /metrics. */
+export interface ServiceReplicaView {
+  /** Configured name (local stack) or `service@address` (found by DNS in compose). */
+  name: string;
+  /** The last scrape answered. */
+  up: boolean;
+  /** Epoch ms of the last scrape that answered (0: never). */
+  seenAt: number;
+}
+
+export interface PublisherView extends ServiceReplicaView {
+  tradesPerSecond: number;
+  /** Published, not yet confirmed by the broker. */
+  unconfirmed: number;
+  /** The broker blocked the connection (memory or disk alarm). */
+  blocked: boolean;
+}
+
+export interface ConsumerView extends ServiceReplicaView {
+  /** Companies whose write lease this replica holds. */
+  leases: string[];
+  batchesPerSecond: number;
+  /** Trades received and not yet acked. */
+  buffered: number;
+}
+
+export interface LiveviewReplicaView extends ServiceReplicaView {
+  clients: number;
+  /** Seconds since the newest trade this replica has seen. */
+  feedLagSeconds: number;
+  /** This is the replica that sent the picture. */
+  self: boolean;
+}
+
+export interface QueueView {
+  queue: string;
+  messages: number;
+  consumers: number;
+}
+
+export interface BrokerView {
+  /** The replica was told where the broker's metrics are (LIVEVIEW_SYSTEM_RABBITMQ_METRICS_URLS). */
+  configured: boolean;
+  up: boolean;
+  /** Epoch ms since when the broker has not answered (0 while it answers). */
+  downSince: number;
+  queues: QueueView[];
+  publishPerSecond: number;
+  deliverPerSecond: number;
+  /** Messages in the dead-letter queues. */
+  deadLetters: number;
+}
+
+export type MemberState = 'PRIMARY' | 'SECONDARY' | 'ARBITER' | 'RECOVERING' | 'STARTUP' | 'down' | 'unknown';
+
+export interface DatabaseMemberView {
+  name: string;
+  state: MemberState;
+  /** Seconds behind the primary (secondaries only). */
+  lagSeconds?: number;
+  /** FerretDB on the local stack: one member, no replica set. */
+  standIn?: boolean;
+}
+
+export interface SystemEvent {
+  /** Epoch ms (the gathering replica's clock). */
+  at: number;
+  kind:
+    | 'replica-lost'
+    | 'replica-back'
+    | 'lease-moved'
+    | 'primary-changed'
+    | 'broker-down'
+    | 'broker-back'
+    | 'blocked'
+    | 'unblocked';
+  text: string;
+  /** How long the outage lasted, ms (on the event that ends it). */
+  durationMs?: number;
+}
+
+/** The whole system as one liveview replica sees it; every replica gathers and sends its own. */
+export interface SystemMessage {
+  /** The replica that gathered this picture. */
+  replica: string;
+  /** Epoch ms of the gathering. */
+  at: number;
+  publishers: PublisherView[];
+  broker: BrokerView;
+  consumers: ConsumerView[];
+  database: DatabaseMemberView[];
+  liveviews: LiveviewReplicaView[];
+  /** Newest last, bounded. */
+  events: SystemEvent[];
+}
+
 export interface ServerToClientEvents {
   snapshot: (message: SnapshotMessage) => void;
   update: (message: UpdateMessage) => void;
   heartbeat: (message: HeartbeatMessage) => void;
+  /** The system picture, about once a second, and at once on connect. */
+  system: (message: SystemMessage) => void;
 }
 
 export type ClientToServerEvents = Record<string, never>;

@@ -35,6 +35,13 @@ export function createConsumerMetrics(registry: Registry) {
     }),
     buffered: new Gauge({ name: 'consumer_buffered_trades', help: 'Trades received and not yet acked', registers }),
     leases: new Gauge({ name: 'consumer_leases_held', help: 'Companies this replica writes', registers }),
+    // Per company, so the liveview System view can show who writes what.
+    lease: new Gauge({
+      name: 'consumer_lease_held',
+      help: '1 for each company whose write lease this replica holds',
+      labelNames: ['company'],
+      registers,
+    }),
   };
 }
 

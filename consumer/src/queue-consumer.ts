@@ -114,6 +114,7 @@ export class QueueConsumer {
       () => this.isCurrent(attachment),
       async (company) => {
         this.metrics.leases.set(attachment.leases.count);
+        this.metrics.lease.set({ company }, 1);
         this.logger.info({ company }, 'took the write lease; consuming');
         await this.consume(attachment, company);
       },
@@ -138,6 +139,7 @@ export class QueueConsumer {
     this.current = undefined;
     clearInterval(attachment.leaseTimer);
     this.metrics.leases.set(0);
+    this.metrics.lease.reset();
     const dropped = this.batcher.clear();
     this.metrics.buffered.dec(dropped);
     if (dropped > 0) this.logger.warn({ dropped }, 'channel closed; unacked trades will be redelivered');

@@ -27,6 +27,7 @@ import {
 import { io } from 'socket.io-client';
 import { withGaps } from '../src/chart-gaps.js';
 import { formatAge, type Liveness, liveness, toPageClock } from '../src/liveness.js';
+import { attachSystemView } from './system-view.js';
 
 const SPARK_POINTS = 60;
 const TAPE_ROWS = 20;
@@ -662,5 +663,6 @@ socket.on('update', (message: UpdateMessage) => {
   if (message.stocks.some((stock) => stock.company === selected)) void refreshTape();
   renderStatus();
 });
+attachSystemView(socket);
 // The page's own clock: the trade age and the heartbeat watchdog tick between messages.
 setInterval(renderStatus, 250);

@@ -4,12 +4,12 @@ import {
   DEFAULT_COMPANIES,
   envInt,
   envMongoUrl,
-  envUrl,
   envUrlList,
   logLevelSchema,
   parseEnv,
 } from '@stockmarket/common';
 import { z } from 'zod';
+import { dnsServicesSchema, staticTargetsSchema } from './system/targets.js';
 
 export const liveviewConfigShape = {
   MONGODB_URL: envMongoUrl('mongodb://localhost:27017/?replicaSet=rs0'),
@@ -47,6 +47,14 @@ export const liveviewConfigShape = {
   LIVEVIEW_TRADE_STALE_AFTER_MS: envInt(2_200, 200, 600_000),
   /** socket.io clients one replica accepts; more are refused (NGINX also caps per address). */
   LIVEVIEW_MAX_CLIENTS: envInt(20_000, 1, 1_000_000),
+  /** System view: how often this replica gathers the picture of the whole system. */
+  LIVEVIEW_SYSTEM_INTERVAL_MS: envInt(1_000, 250, 60_000),
+  /** System view: `name=url,...` of /metrics pages to scrape (local stack; names contain the service). */
+  LIVEVIEW_SYSTEM_TARGETS: staticTargetsSchema,
+  /** System view: `host:port,...` of compose services; each name resolves to every replica. */
+  LIVEVIEW_SYSTEM_DNS: dnsServicesSchema,
+  /** System view: rabbitmq_prometheus' page, e.g. http://rabbitmq:15692/metrics/per-object (empty: not shown). */
+  LIVEVIEW_SYSTEM_RABBITMQ_METRICS_URLS: envUrlList(['http:', 'https:']),
   LIVEVIEW_SHUTDOWN_TIMEOUT_MS: envInt(10_000, 1000, 600_000),
   LOG_LEVEL: logLevelSchema,
 };

@@ -6,6 +6,8 @@ import { Feed, type FeedChange } from './feed.js';
 import { createLiveviewServer } from './server.js';
 import { readSessionCandles } from './session-source.js';
 import { SessionBook, sessionStartOf } from './session-stats.js';
+import { broadcastSystem } from './system/broadcast-system.js';
+import { startSystemGatherer } from './system/gatherer.js';
 import { tradeSource } from './trade-tape.js';
 import { followWriteNotices } from './write-notices.js';
 
@@ -63,6 +65,20 @@ async function main(): Promise<void> {
   sessions.apply(
     config.COMPANIES.flatMap((company) => feed.state.recentCandles(company, '1m', config.LIVEVIEW_CANDLE_HISTORY)),
   );
+  // The System view: every replica gathers the whole picture itself, so none depends on another.
+  const system = startSystemGatherer(
+    {
+      replicaName: config.LIVEVIEW_REPLICA_NAME,
+      intervalMs: config.LIVEVIEW_SYSTEM_INTERVAL_MS,
+      staticTargets: config.LIVEVIEW_SYSTEM_TARGETS,
+      dnsServices: config.LIVEVIEW_SYSTEM_DNS,
+      brokerMetricsUrls: config.LIVEVIEW_SYSTEM_RABBITMQ_METRICS_URLS ?? [],
+      db,
+    },
+    registry,
+    logger,
+    broadcastSystem(server.io),
+  );
   const { http } = server;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -73,6 +89,7 @@ async function main(): Promise<void> {
 
   shutdown.onStop(async () => {
     // Closes every socket, the engine, the HTTP server and the heartbeats.
+    system.stop();
     await server.close();
     await feed.stop();
     await client.close();

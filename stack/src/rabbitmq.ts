@@ -63,11 +63,19 @@ export class RabbitMqServer {
     readonly port: number,
     readonly distPort: number,
     private readonly epmdPort: number,
+    /** rabbitmq_prometheus' port: the liveview System view and Prometheus scrape `/metrics` here. */
+    readonly prometheusPort: number,
     readonly cluster?: ClusterMembership,
   ) {}
 
   static async start(options: RabbitMqOptions = {}): Promise<RabbitMqServer> {
-    const server = new RabbitMqServer(makeRunDir('rabbitmq'), await freePort(), await freePort(), await freePort());
+    const server = new RabbitMqServer(
+      makeRunDir('rabbitmq'),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    );
     await server.prepare(options);
     await server.boot();
     return server;
@@ -79,7 +87,14 @@ export class RabbitMqServer {
     cluster: ClusterMembership,
     options: RabbitMqOptions = {},
   ): Promise<RabbitMqServer> {
-    const server = new RabbitMqServer(makeRunDir('rabbitmq'), port, await freePort(), cluster.epmdPort, cluster);
+    const server = new RabbitMqServer(
+      makeRunDir('rabbitmq'),
+      port,
+      await freePort(),
+      cluster.epmdPort,
+      await freePort(),
+      cluster,
+    );
     await server.prepare(options);
     server.prepareMembership(cluster);
     await server.boot();
@@ -128,6 +143,11 @@ export class RabbitMqServer {
     return script === undefined ? undefined : (findDescendant(script, 'beam.smp') ?? script);
   }
 
+  /** rabbitmq_prometheus' per-object endpoint (per-queue figures). */
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.prometheusPort}/metrics/per-object`;
+  }
+
   url(user: keyof typeof RABBITMQ_USERS = 'admin'): string {
     return `amqp://${user}:${RABBITMQ_USERS[user]}@127.0.0.1:${this.port}/${RABBITMQ_VHOST}`;
   }
@@ -152,8 +172,10 @@ export class RabbitMqServer {
       '/etc/rabbitmq/definitions.json',
       join(this.dir, 'definitions.json'),
     );
-    writeFileSync(join(this.dir, 'rabbitmq.conf'), `${shared}\n${options.extraConfig ?? ''}\n`);
-    writeFileSync(join(this.dir, 'enabled_plugins'), '[].\n');
+    // rabbitmq_prometheus is on in the 4.x images; here on a private loopback port.
+    const prometheus = `prometheus.tcp.ip = 127.0.0.1\nprometheus.tcp.port = ${this.prometheusPort}\n`;
+    writeFileSync(join(this.dir, 'rabbitmq.conf'), `${shared}\n${prometheus}${options.extraConfig ?? ''}\n`);
+    writeFileSync(join(this.dir, 'enabled_plugins'), '[rabbitmq_prometheus].\n');
     if (process.getuid?.() === 0) {
       const { uid, gid } = rabbitmqUser();
       chownTree(this.dir, uid, gid);
