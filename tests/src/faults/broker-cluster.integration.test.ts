@@ -13,6 +13,7 @@ import {
   type ServiceProcess,
   waitFor,
 } from '@stockmarket/stack';
+import { confirmedMore, runFaultPhase } from './fault-phase.js';
 import {
   type Figures,
   GroundTruth,
@@ -62,15 +63,6 @@ async function growingAgain(what: string, since: number, read: () => Promise<num
   return Date.now() - since;
 }
 
-async function confirmedMore(publisher: ServiceProcess, count: number, timeoutMs = 60_000): Promise<void> {
-  const start = (await metricOf(publisher, 'publisher_confirmed_total')) ?? 0;
-  await waitFor(
-    `${count} more confirmed trades`,
-    async () => ((await metricOf(publisher, 'publisher_confirmed_total')) ?? 0) >= start + count,
-    { timeoutMs, intervalMs: 100 },
-  );
-}
-
 /** Both ends moving again after a fault at `since`: the publisher's confirms and the consumers' acks. */
 async function flowingAgain(publisher: ServiceProcess, since: number) {
   const confirmsMs = await growingAgain('confirms again', since, () => total([publisher], 'publisher_confirmed_total'));
@@ -78,37 +70,12 @@ async function flowingAgain(publisher: ServiceProcess, since: number) {
   return Math.max(confirmsMs, acksMs);
 }
 
-async function phase(
+function phase(
   name: string,
   what: string,
   fault: (publisher: ServiceProcess) => Promise<Record<string, number | string>>,
 ): Promise<Figures> {
-  await truth.beginPhase();
-  const publisher = await startTracingPublisher(stack, stack.brokerEnv('publisher'));
-  publishers.push(publisher);
-  await confirmedMore(publisher, 600);
-  const faultFigures = await fault(publisher);
-  await confirmedMore(publisher, 600);
-  const sent = await stopPublisher(publisher);
-  const drainStarted = Date.now();
-  const { figures, state } = await truth.check(sent);
-  const all: Figures = { ...figures, catchUpMs: Date.now() - drainStarted, ...faultFigures };
-  const ok =
-    all.lost === 0 && all.countedTwice === 0 && all.unknown === 0 && state.problems.length === 0 && all.confirmed > 0;
-  recordScenario(name, {
-    kind: 'fault',
-    what,
-    outcome: ok ? 'nothing lost, nothing counted twice, candles match their trades' : 'FAILED (see figures)',
-    figures: all,
-  });
-  assert.deepEqual(state.problems, [], 'every candle equals what its trades give');
-  assert.equal(all.lost, 0, `confirmed trades missing from the database: ${JSON.stringify(all)}`);
-  assert.equal(all.countedTwice, 0, `trades counted twice: ${JSON.stringify(all)}`);
-  assert.equal(all.unknown, 0, 'no stored trade that no publisher sent');
-  assert.equal(state.sum1m, state.sum1s, 'the 1 m candles count the same trades as the 1 s candles');
-  assert.equal(state.sum1s, state.idCounts.size, 'the 1 s candles count each stored trade once');
-  assert.ok(all.aggregated >= all.confirmed, 'every confirmed trade of the phase aggregated');
-  return all;
+  return runFaultPhase({ stack, truth, publishers, publisherEnv: stack.brokerEnv('publisher'), name, what, fault });
 }
 
 test('kill -9 of the node leading the company queues (and holding every client connection)', async (t) => {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LocalStack, queueDepth, rssMb, type ServiceProcess, waitFor } from '@stockmarket/stack';
+import { confirmedMore, runFaultPhase } from './fault-phase.js';
 import {
   bufferedTrades,
   COMPANIES,
@@ -14,8 +15,6 @@ import {
   metricOf,
   recordScenario,
   secretsInLogs,
-  startTracingPublisher,
-  stopPublisher,
 } from './ground-truth.js';
 import { PageWatch } from './page-watch.js';
 
@@ -50,19 +49,6 @@ const acked = async () => {
   return total;
 };
 
-/** Waits until the publisher has had `count` more trades confirmed (load-based, not a sleep). */
-async function confirmedMore(publisher: ServiceProcess, count: number, timeoutMs = 60_000): Promise<number> {
-  const start = (await metricOf(publisher, 'publisher_confirmed_total')) ?? 0;
-  return waitFor(
-    `${count} more confirmed trades`,
-    async () => {
-      const now = (await metricOf(publisher, 'publisher_confirmed_total')) ?? 0;
-      return now >= start + count ? now : undefined;
-    },
-    { timeoutMs, intervalMs: 100 },
-  );
-}
-
 /** Milliseconds from `since` until `probe` holds. */
 async function timeUntil(what: string, since: number, probe: () => Promise<boolean>, timeoutMs = 60_000) {
   await waitFor(what, async () => (await probe()) || undefined, { timeoutMs, intervalMs: 100 });
@@ -79,37 +65,12 @@ async function ackingAgain(since: number, timeoutMs = 60_000): Promise<number> {
  * One phase: load, the fault, more load, drain, check. The fault returns its own figures
  * (recovery times); the ground-truth figures are added and recorded.
  */
-async function phase(
+function phase(
   name: string,
   what: string,
   fault: (publisher: ServiceProcess) => Promise<Record<string, number | string>>,
 ): Promise<Figures> {
-  await truth.beginPhase();
-  const publisher = await startTracingPublisher(stack);
-  publishers.push(publisher);
-  await confirmedMore(publisher, 600);
-  const faultFigures = await fault(publisher);
-  await confirmedMore(publisher, 600);
-  const sent = await stopPublisher(publisher);
-  const drainStarted = Date.now();
-  const { figures, state } = await truth.check(sent);
-  const all: Figures = { ...figures, catchUpMs: Date.now() - drainStarted, ...faultFigures };
-  const ok =
-    all.lost === 0 && all.countedTwice === 0 && all.unknown === 0 && state.problems.length === 0 && all.confirmed > 0;
-  recordScenario(name, {
-    kind: 'fault',
-    what,
-    outcome: ok ? 'nothing lost, nothing counted twice, candles match their trades' : 'FAILED (see figures)',
-    figures: all,
-  });
-  assert.deepEqual(state.problems, [], 'every candle equals what its trades give');
-  assert.equal(all.lost, 0, `confirmed trades missing from the database: ${JSON.stringify(all)}`);
-  assert.equal(all.countedTwice, 0, `trades counted twice: ${JSON.stringify(all)}`);
-  assert.equal(all.unknown, 0, 'no stored trade that no publisher sent');
-  assert.equal(state.sum1m, state.sum1s, 'the 1 m candles count the same trades as the 1 s candles');
-  assert.equal(state.sum1s, state.idCounts.size, 'the 1 s candles count each stored trade once');
-  assert.ok(all.aggregated >= all.confirmed, 'every confirmed trade of the phase aggregated');
-  return all;
+  return runFaultPhase({ stack, truth, publishers, name, what, fault });
 }
 
 test('kill -9 of the consumer at three random moments under load (restarted each time)', async (t) => {
