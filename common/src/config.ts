@@ -77,19 +77,20 @@ function isMongoConnectionString(value: string): boolean {
 
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
+/** A comma-separated env value as its trimmed, non-empty items (`AAPL, MSFT,` -> `['AAPL', 'MSFT']`). */
+export const commaSeparated = z.string().transform((text) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
+
 /**
  * A comma-separated list of URLs (the nodes of a cluster), each checked like `envUrl`, at least
  * one, no repeats. Optional: a service falls back to its single-URL variable.
  */
 export const envUrlList = (protocols: readonly string[]) =>
-  z
-    .string()
-    .transform((text) =>
-      text
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0),
-    )
+  commaSeparated
     .pipe(
       z
         .array(

@@ -13,20 +13,26 @@ export interface StockView {
 
 export type CandleInterval = '1s' | '1m';
 
-export interface CandleView {
+/** What a span of trades adds up to: a candle's window or a whole session. */
+export interface TradeSpan {
   company: string;
-  interval: CandleInterval;
-  /** Window start, epoch ms. */
+  /** Span start, epoch ms. */
   start: number;
   open: number;
   high: number;
   low: number;
+  /** Last price of the span. */
   close: number;
+  /** Volume-weighted average price over the span. */
   vwap: number;
   volume: number;
   trades: number;
   buys: number;
   sells: number;
+}
+
+export interface CandleView extends TradeSpan {
+  interval: CandleInterval;
   lastTradeAt: number;
 }
 
@@ -55,22 +61,8 @@ export interface UpdateMessage {
  * A company's trading session as every replica derives it from the 1 m candles in MongoDB: the
  * session is the UTC calendar day; its open is the open of its first 1 m candle.
  */
-export interface SessionStats {
-  company: string;
-  /** Session start, epoch ms (00:00 UTC). */
-  start: number;
-  open: number;
-  high: number;
-  low: number;
-  /** Last close of the session's newest candle. */
-  close: number;
-  /** Volume-weighted average price over the whole session. */
-  vwap: number;
-  volume: number;
-  trades: number;
-  buys: number;
-  sells: number;
-  /** Minutes of the session that have candles. */
+export interface SessionStats extends TradeSpan {
+  /** Minutes of the session that have candles (`start` is 00:00 UTC). */
   minutes: number;
 }
 
