@@ -1,19 +1,16 @@
 import {
   type CandleDoc,
   type CandleView,
-  candleId,
   collectionNames,
   type Logger,
   type StockDoc,
   type StockView,
 } from '@stockmarket/common';
-import type { Collection, Db, Document } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
+import { toCandleView, toStockView } from './feed-documents.js';
+import { candleIdsToRead, LOOKBACK_MS } from './feed-read-plan.js';
 import { FeedState, INTERVALS } from './feed-state.js';
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-/** How far back a poll looks for candles that changed (covers a full batch interval and more). */
-export const LOOKBACK_MS = 30 * SECOND;
 /** After a write notice: long enough to read the notices of the other companies' writes in the same read. */
 const NUDGE_DELAY_MS = 5;
 
@@ -219,83 +216,4 @@ export class Feed {
     clearInterval(this.watchdog);
     await this.polling;
   }
-}
-
-/**
- * The candles that trades up to `newest` can have changed since the stock last showed `previous`:
- * every second from the older of `previous`, the newest 1 s candle held and `newest` itself (a
- * stock can move backwards when a redelivered batch lands late), and the minutes around them;
- * never more than the look-back.
- */
-export function candleIdsToRead(
-  company: string,
-  newest: number,
-  previous: number | undefined,
-  newestKnown1s: number | undefined,
-): string[] {
-  const newestSecond = Math.floor(newest / SECOND) * SECOND;
-  const oldest = Math.min(previous ?? newest, newestKnown1s ?? newest, newest);
-  const from = Math.max(Math.floor(oldest / SECOND) * SECOND, newestSecond - LOOKBACK_MS);
-  const ids: string[] = [];
-  for (let start = from; start <= newestSecond; start += SECOND) ids.push(candleId(company, '1s', start));
-  for (let start = Math.floor(from / MINUTE) * MINUTE; start <= newestSecond; start += MINUTE) {
-    ids.push(candleId(company, '1m', start));
-  }
-  return ids;
-}
-
-const num = (value: unknown): number | undefined => {
-  // Double, Int32, Long and Decimal128 from the driver are objects that convert with Number().
-  const n = typeof value === 'number' ? value : typeof value === 'object' && value !== null ? Number(value) : NaN;
-  return Number.isFinite(n) ? n : undefined;
-};
-const time = (value: unknown): number | undefined => (value instanceof Date ? value.getTime() : num(value));
-
-/** A `stocks` document as the page needs it; documents with only company and avgPrice qualify. */
-export function toStockView(doc: Document): StockView | undefined {
-  const avgPrice = num(doc.avgPrice);
-  if (typeof doc.company !== 'string' || doc.company.length === 0 || avgPrice === undefined) return undefined;
-  const view: StockView = { company: doc.company, avgPrice };
-  const lastPrice = num(doc.lastPrice);
-  const vwap = num(doc.vwap);
-  const batchSize = num(doc.batchSize);
-  const lastTradeAt = time(doc.lastTradeAt);
-  const updatedAt = time(doc.updatedAt);
-  if (lastPrice !== undefined) view.lastPrice = lastPrice;
-  if (vwap !== undefined) view.vwap = vwap;
-  if (batchSize !== undefined) view.batchSize = batchSize;
-  if (lastTradeAt !== undefined) view.lastTradeAt = lastTradeAt;
-  if (updatedAt !== undefined) view.updatedAt = updatedAt;
-  return view;
-}
-
-/** A candle document as the page needs it; undefined while its figures are not yet derived. */
-export function toCandleView(doc: Document): CandleView | undefined {
-  const start = num(doc.start);
-  if (typeof doc.company !== 'string' || start === undefined) return undefined;
-  if (doc.interval !== '1s' && doc.interval !== '1m') return undefined;
-  const open = num(doc.open);
-  const high = num(doc.high);
-  const low = num(doc.low);
-  const close = num(doc.close);
-  const trades = num(doc.trades);
-  // A 1 m document between its two writes holds only the per-second map: not a candle yet.
-  if (open === undefined || high === undefined || low === undefined || close === undefined || trades === undefined) {
-    return undefined;
-  }
-  return {
-    company: doc.company,
-    interval: doc.interval,
-    start,
-    open,
-    high,
-    low,
-    close,
-    vwap: num(doc.vwap) ?? close,
-    volume: num(doc.volume) ?? 0,
-    trades,
-    buys: num(doc.buys) ?? 0,
-    sells: num(doc.sells) ?? 0,
-    lastTradeAt: time(doc.lastTradeAt) ?? start,
-  };
 }

@@ -1,6 +1,6 @@
 import { type CandleDoc, type CandleView, collectionNames } from '@stockmarket/common';
 import type { Db } from 'mongodb';
-import { toCandleView } from './feed.js';
+import { toCandleView } from './feed-documents.js';
 
 /**
  * The 1 m candles of a session, read once at start so the session open is the same on every

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Decimal128, Double, Int32, Long } from 'mongodb';
-import { candleIdsToRead, LOOKBACK_MS, toCandleView, toStockView } from './feed.js';
+import { toCandleView, toStockView } from './feed-documents.js';
 
 test('toStockView: the contract shape (company + avgPrice) is enough; richer fields are kept', () => {
   assert.deepEqual(toStockView({ _id: 'x', company: 'ACME', avgPrice: 12.5 }), { company: 'ACME', avgPrice: 12.5 });
@@ -91,32 +91,4 @@ test('toCandleView: maps a stored candle, drops the 1 m per-second map and half-
   assert.equal(toCandleView({ ...doc, interval: '5m' }), undefined, 'unknown interval');
   assert.equal(toCandleView({ ...doc, company: undefined }), undefined);
   assert.equal(toCandleView({ ...doc, close: 'x' }), undefined);
-});
-
-test('candleIdsToRead: every second since the previous trade and the minutes around, bounded', () => {
-  const t = 1_700_000_099_400; // 59.4 s into the minute that starts at 1700000040000
-  assert.deepEqual(candleIdsToRead('AAPL', t, t - 2000, t - 2000), [
-    'AAPL:1s:1700000097000',
-    'AAPL:1s:1700000098000',
-    'AAPL:1s:1700000099000',
-    'AAPL:1m:1700000040000',
-  ]);
-  // Crossing a minute boundary reads both minutes.
-  const crossing = candleIdsToRead('AAPL', t + 1000, t, undefined);
-  assert.deepEqual(crossing, [
-    'AAPL:1s:1700000099000',
-    'AAPL:1s:1700000100000',
-    'AAPL:1m:1700000040000',
-    'AAPL:1m:1700000100000',
-  ]);
-  // A stock that moved backwards (a late batch) still re-reads its own seconds.
-  assert.ok(candleIdsToRead('AAPL', t - 5000, t, t).includes('AAPL:1s:1700000094000'));
-  // First sight of a company: only its newest second.
-  assert.deepEqual(candleIdsToRead('MSFT', t, undefined, undefined), [
-    'MSFT:1s:1700000099000',
-    'MSFT:1m:1700000040000',
-  ]);
-  // After a long gap, never more than the look-back.
-  const ids = candleIdsToRead('AAPL', t, t - 3_600_000, undefined);
-  assert.equal(ids.filter((id) => id.includes(':1s:')).length, LOOKBACK_MS / 1000 + 1);
 });
