@@ -509,7 +509,13 @@ test('compose publishes only NGINX; MongoDB users are least-privilege; page head
   );
   const setup = readFileSync(join(repoRoot, 'mongo-init', 'setup.cjs'), 'utf8');
   assert.match(setup, /role: 'readWrite', db: dbName/, 'consumer: readWrite on the one database');
-  assert.match(setup, /liveview\.pwd, roles: \[\{ role: 'read', db: dbName \}\]/, 'liveview: read only');
+  // The liveview reads its database, plus the read-only clusterMonitor role for the System view's
+  // replica-set status (replSetGetStatus), and nothing else.
+  assert.match(
+    setup,
+    /liveview\.pwd,\s*roles: \[\s*\{ role: 'read', db: dbName \},\s*\{ role: 'clusterMonitor', db: 'admin' \},?\s*\]/,
+    'liveview: read only (and clusterMonitor)',
+  );
   const response = await fetch(`${stack.url}/`);
   assert.equal(response.status, 200);
   const csp = response.headers.get('content-security-policy') ?? '';
