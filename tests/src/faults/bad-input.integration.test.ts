@@ -273,15 +273,36 @@ test('malformed HTTP requests through NGINX: clear 4xx answers, no stack traces,
   await allHealthy();
 });
 
+/** Whether each socket got its snapshot: listened for from the start, so no snapshot is missed. */
+const openings = new WeakMap<Socket, Promise<boolean>>();
+
 function connect(extra: Record<string, unknown> = {}): Socket {
-  return io(stack.url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 10_000, ...extra });
+  const socket = io(stack.url, {
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    timeout: 10_000,
+    ...extra,
+  });
+  openings.set(
+    socket,
+    new Promise((resolve) => {
+      const deadline = setTimeout(() => resolve(false), 15_000);
+      const settle = (ok: boolean) => {
+        clearTimeout(deadline);
+        resolve(ok);
+      };
+      socket.once('snapshot', () => settle(true));
+      socket.once('connect_error', () => settle(false));
+      socket.once('disconnect', () => settle(false));
+    }),
+  );
+  return socket;
 }
 
+/** True once the socket's snapshot came; false on a refused or dropped connection, or after 15 s. */
 function opened(socket: Socket): Promise<boolean> {
-  return new Promise((resolve) => {
-    socket.once('snapshot', () => resolve(true));
-    socket.once('connect_error', () => resolve(false));
-  });
+  return openings.get(socket) ?? Promise.resolve(false);
 }
 
 test('socket.io: unknown events and oversized frames hurt only the sender', async () => {
