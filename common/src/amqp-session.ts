@@ -87,6 +87,23 @@ export class AmqpSession {
     }
   }
 
+  /**
+   * Gives up the open connection (a node that is connected but no longer useful, e.g. one that
+   * stopped confirming): the session moves on to the next node as after a lost connection. A
+   * node that does not answer the close within 2 s has its socket cut.
+   */
+  abandon(reason: string): void {
+    const connection = this.current;
+    if (!connection) return;
+    this.logger.warn({ reason }, 'giving up this RabbitMQ connection');
+    const socket = (connection.connection as { stream?: { destroy(error: Error): void } }).stream;
+    const cut = setTimeout(() => socket?.destroy(new Error(`abandoned: ${reason}`)), 2_000);
+    connection
+      .close()
+      .catch((error: Error) => this.logger.debug({ err: error.message }, 'connection close'))
+      .finally(() => clearTimeout(cut));
+  }
+
   /** Stops reconnecting and closes the connection (and with it every channel). */
   async close(): Promise<void> {
     this.stopping.abort();

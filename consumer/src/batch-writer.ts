@@ -23,7 +23,10 @@ export class BatchWriter {
     this.slots = new Semaphore(concurrency);
   }
 
-  /** True once written; false when given up because `wanted()` turned false. */
+  /**
+   * True once written; false when given up because `wanted()` turned false (checked before every
+   * attempt, and again once a slot is free, right before the write starts).
+   */
   async write(company: string, records: readonly TradeRecord[], wanted: () => boolean): Promise<boolean> {
     let recovered: (() => void) | undefined;
     try {
@@ -31,11 +34,14 @@ export class BatchWriter {
         if (!wanted()) return false;
         try {
           const result = await this.slots.run(async () => {
+            // The wait for a slot can be long: a batch no longer wanted must not start after it.
+            if (!wanted()) return undefined;
             const started = performance.now(); // the write itself, not the wait for a slot
             const written = await this.store.writeBatch(company, records);
             this.metrics.writeSeconds.observe((performance.now() - started) / 1000);
             return written;
           });
+          if (!result) return false;
           this.metrics.batches.inc({ company });
           this.metrics.duplicates.inc(result.duplicates);
           if (recovered) this.logger.info({ company, attempts: attempt + 1 }, 'batch written after retrying');

@@ -57,6 +57,11 @@ const consumerConfigShape = {
   /** Soft cap of companies one replica takes at once; above it, it only takes orphaned ones. */
   CONSUMER_MAX_LEASES: envInt(1000, 1, 1000),
   CONSUMER_LEASE_RETRY_MS: envInt(1000, 50, 60_000),
+  /**
+   * After taking a lease, wait this long before the first write of that company, so that a write
+   * the previous holder began just before it lost the lease ends first (docs/consumer.md, fencing).
+   */
+  CONSUMER_LEASE_TAKEOVER_DELAY_MS: envInt(1000, 0, 60_000),
   /** Raw trades kept for duplicate detection (a redelivery older than this counts again). */
   CONSUMER_DEDUP_RETENTION_MINUTES: envInt(15, 1, 7 * 24 * 60),
   CONSUMER_CANDLE_1S_RETENTION_MINUTES: envInt(360, 1, 30 * 24 * 60),

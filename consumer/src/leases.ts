@@ -1,5 +1,5 @@
 import { AMQP_REPLY, onThrowawayChannel } from '@stockmarket/common';
-import type { ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 
 /** The exclusive queue whose existence on a connection means "this connection writes company X". */
 export const leaseQueueName = (company: string) => `stockmarket.lease.${company}`;
@@ -57,6 +57,10 @@ export class LeaseRounds {
     return this.held.size;
   }
 
+  get companiesHeld(): string[] {
+    return [...this.held];
+  }
+
   /** One round: tries the free leases `leasesToTry` picks; `onTaken` runs for each one won. */
   async claim(
     connection: ChannelModel,
@@ -80,5 +84,88 @@ export class LeaseRounds {
       this.freeRounds.delete(company);
       await onTaken(company);
     }
+  }
+}
+
+/**
+ * The holder's own bound on its leases (self-fencing). The broker frees a lease when it has heard
+ * nothing on the holder's connection for two to three heartbeat intervals (RabbitMQ's
+ * rabbit_heartbeat: "time out between 2 and 3 intervals after the last data has been received").
+ * A broker reply to a request sent at time t proves the broker heard the holder at or after t, so
+ * the lease cannot be freed before t + 2 heartbeats. The holder starts no write later than
+ * t + one heartbeat: a write it began in time has another heartbeat to end before a standby can
+ * even take the lease, and the standby waits its takeover delay on top. Times are this process's
+ * monotonic clock (durations, no clock synchronisation). A heartbeat of 0 (disabled) means the
+ * broker never times the connection out, and no bound can be given: then only a lost lease stops
+ * writing.
+ */
+export class LeaseTerm {
+  private renewedAt = Number.NEGATIVE_INFINITY;
+  readonly validForMs: number;
+
+  constructor(heartbeatSeconds: number) {
+    this.validForMs = heartbeatSeconds > 0 ? heartbeatSeconds * 1000 : Number.POSITIVE_INFINITY;
+  }
+
+  /** The broker answered a request sent at `sentAt` (performance.now()) on the leases' connection. */
+  renewed(sentAt: number): void {
+    if (sentAt > this.renewedAt) this.renewedAt = sentAt;
+  }
+
+  /** May a write start now? */
+  valid(now = performance.now()): boolean {
+    return now - this.renewedAt < this.validForMs;
+  }
+
+  sinceRenewalMs(now = performance.now()): number {
+    return now - this.renewedAt;
+  }
+
+  /** How often to renew: four times per term, at most once a second, at least every 100 ms. */
+  get renewEveryMs(): number {
+    return Math.max(100, Math.min(1000, Math.floor(this.validForMs / 4)));
+  }
+}
+
+/**
+ * Renews the leases of one connection: asks the broker, on a channel of their own, whether each
+ * held lease queue is still there (a passive declare, one round trip; an exclusive queue answers
+ * only its owner's connection). A reply renews the term; a refusal (the lease is gone) closes that
+ * channel, which the caller treats like any dead channel. One renewal at a time: while the broker
+ * does not answer, the term runs out.
+ */
+export class LeaseRenewal {
+  private busy = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly channel: Pick<Channel, 'checkQueue'>,
+    private readonly term: LeaseTerm,
+    private readonly held: () => readonly string[],
+    onRound: () => void,
+  ) {
+    this.timer = setInterval(() => {
+      this.renew();
+      onRound();
+    }, term.renewEveryMs);
+  }
+
+  private renew(): void {
+    const companies = this.held();
+    if (this.busy || companies.length === 0) return;
+    this.busy = true;
+    const sentAt = performance.now();
+    Promise.all(companies.map((company) => this.channel.checkQueue(leaseQueueName(company)))).then(
+      () => {
+        this.busy = false;
+        this.term.renewed(sentAt);
+      },
+      // The channel closes with the refusal; its 'close' handler ends the connection.
+      () => {},
+    );
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
   }
 }

@@ -40,10 +40,10 @@ async function main(): Promise<void> {
   });
   const notices = new WriteNotices(logger);
   const queues = new QueueConsumer(config, store, logger, metrics, (company) => notices.announce({ company }));
-  const session = new AmqpSession(brokerUrls(config), logger, async (connection) => {
-    await notices.attach(connection);
-    await queues.attach(connection);
-  });
+  const session = new AmqpSession(brokerUrls(config), logger, (connection) => queues.attach(connection));
+  // Notices publish, so they get a connection of their own: under a memory alarm the broker stops
+  // reading from publishing connections, and the leases' renewals must still be answered.
+  const noticeSession = new AmqpSession(brokerUrls(config), logger, (connection) => notices.attach(connection));
   // Up before the database: /healthz answers (alive) and /readyz says 503 until intake runs.
   const ops = await startOpsServer(
     config.CONSUMER_OPS_PORT,
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   shutdown.onStop(async () => {
     await queues.stop();
     await session.close();
+    await noticeSession.close();
   });
 
   // The database may still be starting: keep trying, with the same backoff as the broker.
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     }
   }
   if (shutdown.signal.aborted) return;
+  noticeSession.start();
   session.start();
   logger.info({ queues: config.QUEUES, batchSize: config.BATCH_SIZE, opsPort: ops.port }, 'consumer started');
 

@@ -42,6 +42,22 @@ export function createConsumerMetrics(registry: Registry) {
       labelNames: ['company'],
       registers,
     }),
+    leaseTaken: new Gauge({
+      name: 'consumer_lease_taken_timestamp_seconds',
+      help: 'When this replica took the write lease of each company it holds (Unix time)',
+      labelNames: ['company'],
+      registers,
+    }),
+    fenced: new Counter({
+      name: 'consumer_lease_fenced_total',
+      help: 'Times this replica stopped writing because the broker did not renew its leases in time',
+      registers,
+    }),
+    lastWritten: new Gauge({
+      name: 'consumer_batch_last_written_timestamp_seconds',
+      help: 'When the latest batch write ended (Unix time)',
+      registers,
+    }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { declareDeadLetterTopology, declareQueue, type Logger } from '@stockmarket/common';
+import { declareDeadLetterTopology, declareQueue, delay, type Logger } from '@stockmarket/common';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { TradeRecord } from './aggregate.js';
 import { BatchWriter } from './batch-writer.js';
@@ -7,7 +7,7 @@ import type { ConsumerConfig } from './config.js';
 import { DatabaseHealth } from './database-health.js';
 import { parkMessage, reasonKind } from './dead-letter.js';
 import { readDelivery } from './delivery.js';
-import { LeaseRounds } from './leases.js';
+import { LeaseRenewal, LeaseRounds, LeaseTerm } from './leases.js';
 import type { ConsumerMetrics } from './metrics.js';
 import type { TradeStore } from './store.js';
 
@@ -18,7 +18,12 @@ interface Attachment {
   readonly deadLetters: ConfirmChannel;
   readonly leases: LeaseRounds;
   readonly consumerTags: Map<string, string>;
+  /** How long the leases of this connection may be written under (self-fencing). */
+  readonly term: LeaseTerm;
+  /** Per company taken on this connection: no write before this time (the takeover delay). */
+  readonly writableAt: Map<string, number>;
   leaseTimer?: NodeJS.Timeout;
+  renewal?: LeaseRenewal;
 }
 
 interface Pending {
@@ -88,6 +93,8 @@ export class QueueConsumer {
       deadLetters,
       leases: new LeaseRounds(this.config.QUEUES, this.config.CONSUMER_MAX_LEASES),
       consumerTags: new Map(),
+      term: new LeaseTerm(negotiatedHeartbeat(connection)),
+      writableAt: new Map(),
     };
     const onClose = () => this.detach(attachment);
     channel.on('close', onClose);
@@ -99,6 +106,20 @@ export class QueueConsumer {
       for (const queue of this.config.QUEUES) await this.consume(attachment, queue);
       return;
     }
+    const renewals = await connection.createChannel();
+    renewals.on('close', onClose);
+    renewals.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'lease lost'));
+    attachment.renewal = new LeaseRenewal(
+      renewals,
+      attachment.term,
+      () => attachment.leases.companiesHeld,
+      () => {
+        if (attachment.leases.count > 0 && !attachment.term.valid()) this.fence(attachment);
+      },
+    );
+    if (!Number.isFinite(attachment.term.validForMs)) {
+      this.logger.warn('AMQP heartbeat disabled: a holder cut off from the broker is not fenced (docs/consumer.md)');
+    }
     await this.claimLeases(attachment);
     attachment.leaseTimer = setInterval(() => {
       this.claimLeases(attachment).catch((error: Error) =>
@@ -109,12 +130,17 @@ export class QueueConsumer {
 
   private async claimLeases(attachment: Attachment): Promise<void> {
     if (!this.isCurrent(attachment) || this.stopping) return;
+    const sentAt = performance.now();
     await attachment.leases.claim(
       attachment.connection,
       () => this.isCurrent(attachment),
       async (company) => {
+        // The broker granted the lease to a request sent at `sentAt` or later: a renewal too.
+        attachment.term.renewed(sentAt);
+        attachment.writableAt.set(company, performance.now() + this.config.CONSUMER_LEASE_TAKEOVER_DELAY_MS);
         this.metrics.leases.set(attachment.leases.count);
         this.metrics.lease.set({ company }, 1);
+        this.metrics.leaseTaken.set({ company }, Date.now() / 1000);
         this.logger.info({ company }, 'took the write lease; consuming');
         await this.consume(attachment, company);
       },
@@ -138,13 +164,35 @@ export class QueueConsumer {
     if (!this.isCurrent(attachment)) return;
     this.current = undefined;
     clearInterval(attachment.leaseTimer);
+    attachment.renewal?.stop();
     this.metrics.leases.set(0);
     this.metrics.lease.reset();
+    this.metrics.leaseTaken.reset();
     const dropped = this.batcher.clear();
     this.metrics.buffered.dec(dropped);
     if (dropped > 0) this.logger.warn({ dropped }, 'channel closed; unacked trades will be redelivered');
     // A channel can die alone (a protocol error); without it the leases would be held idle.
     this.closeConnection(attachment.connection);
+  }
+
+  /**
+   * A write may start only on the current channel and, with leases, within the term the broker
+   * last renewed (`LeaseTerm`): a holder cut off from the broker stops writing before the broker
+   * can give its leases to a standby.
+   */
+  private mayWrite(attachment: Attachment | undefined): attachment is Attachment {
+    return this.isCurrent(attachment) && (!this.config.CONSUMER_LEASES || attachment.term.valid());
+  }
+
+  /** The leases' term ran out: stop writing and give them up (the trades are redelivered). */
+  private fence(attachment: Attachment): void {
+    if (!this.isCurrent(attachment)) return;
+    this.metrics.fenced.inc();
+    this.logger.warn(
+      { sinceRenewalMs: Math.round(attachment.term.sinceRenewalMs()), termMs: attachment.term.validForMs },
+      'the broker did not renew the leases in time: no more writes, closing the connection',
+    );
+    this.detach(attachment);
   }
 
   private closeConnection(connection: ChannelModel): void {
@@ -195,20 +243,29 @@ export class QueueConsumer {
     this.flushes.set(company, next);
   }
 
-  /** Writes a batch until the database takes it (or its channel died), then acks it. */
+  /**
+   * Writes a batch until the database takes it (or its channel died, or its leases' term ran
+   * out), then acks it. A company's first batch after a takeover waits for the takeover delay.
+   */
   private async flush(company: string, items: Pending[]): Promise<void> {
     const attachment = items[0]?.attachment;
     let written = false;
     try {
+      const wait = (attachment?.writableAt.get(company) ?? 0) - performance.now();
+      if (wait > 0) await delay(wait);
       written = await this.writer.write(
         company,
         items.map((item) => item.record),
-        () => this.isCurrent(attachment),
+        () => this.mayWrite(attachment),
       );
     } finally {
       this.metrics.buffered.dec(items.length);
     }
-    if (written) this.onWritten(company);
+    if (written) {
+      this.metrics.lastWritten.set(Date.now() / 1000);
+      this.onWritten(company);
+    }
+    if (!written && attachment && this.isCurrent(attachment)) this.fence(attachment);
     if (!written || !this.isCurrent(attachment)) return;
     for (const item of items) attachment.channel.ack(item.message);
     this.metrics.acked.inc({ queue: company }, items.length);
@@ -222,6 +279,7 @@ export class QueueConsumer {
     const attachment = this.current;
     if (attachment) {
       clearInterval(attachment.leaseTimer);
+      attachment.renewal?.stop();
       for (const tag of attachment.consumerTags.values()) {
         await attachment.channel.cancel(tag).catch((error: Error) => this.ended('cancel', error));
       }
@@ -239,4 +297,10 @@ export class QueueConsumer {
   private ended(step: string, error: Error): void {
     this.logger.warn({ step, err: error.message }, 'channel gone during shutdown');
   }
+}
+
+/** The heartbeat the connection negotiated, in seconds (0: none); amqplib keeps it on its connection. */
+function negotiatedHeartbeat(connection: ChannelModel): number {
+  const heartbeat = (connection.connection as { heartbeat?: unknown }).heartbeat;
+  return typeof heartbeat === 'number' ? heartbeat : 0;
 }

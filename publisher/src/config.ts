@@ -63,6 +63,11 @@ const publisherConfigShape = {
   PUBLISHER_MAX_TRADES: envInt(0, 0, Number.MAX_SAFE_INTEGER),
   /** Bounded window of unconfirmed messages on the confirm channel. */
   PUBLISHER_MAX_IN_FLIGHT: envInt(2_000, 1, 1_000_000),
+  /**
+   * Messages in flight and not one confirm for this long: the node is given up and the publisher
+   * moves to the next one, republishing what was unconfirmed (the consumer drops duplicates).
+   */
+  PUBLISHER_CONFIRM_TIMEOUT_MS: envInt(15_000, 1_000, 600_000),
   PUBLISHER_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
   /**
    * false: declare the company queues non-durable, as the course's original programs do, so they

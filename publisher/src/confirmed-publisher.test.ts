@@ -180,3 +180,18 @@ test('publishing on a channel that is closing keeps the message for the next cha
   const second = await connect(publisher);
   assert.deepEqual(second.channel.sent, ['m1']);
 });
+
+test('the stall clock runs only while messages wait with no confirm at all', async () => {
+  const { publisher } = setup(10);
+  const { channel } = await connect(publisher);
+  assert.equal(publisher.stalledForMs(), 0, 'nothing in flight: no stall');
+  const sentAt = performance.now();
+  publisher.send(message(1));
+  publisher.send(message(2));
+  assert.ok(publisher.stalledForMs(sentAt + 5_000) >= 4_990, 'two waiting since the first send');
+  const ackedAt = performance.now();
+  channel.ack(1);
+  assert.ok(publisher.stalledForMs(ackedAt + 1_000) <= 1_000, 'a confirm restarts the clock');
+  channel.die();
+  assert.equal(publisher.stalledForMs(ackedAt + 60_000), 0, 'a lost channel leaves nothing in flight');
+});

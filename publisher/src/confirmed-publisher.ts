@@ -30,6 +30,8 @@ export class ConfirmedPublisher {
   private readonly retry: OutgoingMessage[] = [];
   private waitingForDrain = false;
   private blocked = false;
+  /** When the last confirm or nack came, or when the window last went from empty to not. */
+  private progressAt = 0;
   private closing = false;
   private readonly idleWaiters = new Set<() => void>();
   private readonly wakeWaiters = new Set<() => void>();
@@ -99,6 +101,14 @@ export class ConfirmedPublisher {
     return this.inFlight.size;
   }
 
+  /**
+   * How long messages have been in flight with not a single confirm or nack (0 when none is in
+   * flight). A connected node that stays silent this long is given up (`PUBLISHER_CONFIRM_TIMEOUT_MS`).
+   */
+  stalledForMs(now = performance.now()): number {
+    return this.inFlight.size === 0 ? 0 : now - this.progressAt;
+  }
+
   /** Sent but unconfirmed, plus waiting to be resent. */
   get pendingCount(): number {
     return this.inFlight.size + this.retry.length;
@@ -142,6 +152,7 @@ export class ConfirmedPublisher {
       return;
     }
     const generation = this.generation;
+    if (this.inFlight.size === 0) this.progressAt = performance.now();
     this.inFlight.set(message, generation);
     let accepted: boolean;
     try {
@@ -172,6 +183,7 @@ export class ConfirmedPublisher {
     // A late callback from a dead channel: the message is already on the retry list.
     if (this.inFlight.get(message) !== generation) return;
     this.inFlight.delete(message);
+    this.progressAt = performance.now();
     if (error) {
       this.events.nacked(message);
       this.retry.push(message);

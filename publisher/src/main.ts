@@ -9,6 +9,7 @@ import {
   startOpsServer,
   withDeadline,
 } from '@stockmarket/common';
+import type { ChannelModel } from 'amqplib';
 import { monotonicFactory } from 'ulid';
 import { loadPublisherConfig, totalRate } from './config.js';
 import { Confirmations } from './confirmations.js';
@@ -92,7 +93,18 @@ async function main(): Promise<void> {
     'publisher started',
   );
 
+  let abandoned: ChannelModel | undefined;
   const report = setInterval(() => {
+    const stalledMs = publisher.stalledForMs();
+    const connection = session.connection;
+    if (stalledMs > config.PUBLISHER_CONFIRM_TIMEOUT_MS && connection && connection !== abandoned) {
+      // Once per connection: its close moves the unconfirmed messages to the retry list.
+      abandoned = connection;
+      metrics.confirmTimeouts.inc();
+      session.abandon(
+        `no confirm for ${Math.round(stalledMs)} ms with ${publisher.inFlightCount} in flight (PUBLISHER_CONFIRM_TIMEOUT_MS)`,
+      );
+    }
     metrics.rate.set(confirmations.rate());
     metrics.inFlight.set(publisher.pendingCount);
     metrics.blocked.set(publisher.isBlocked ? 1 : 0);

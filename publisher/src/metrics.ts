@@ -21,6 +21,11 @@ export function createPublisherMetrics(registry: Registry) {
       help: 'Confirmed trades per second over the last seconds',
       registers,
     }),
+    confirmTimeouts: new Counter({
+      name: 'publisher_confirm_timeouts_total',
+      help: 'Connections given up because no confirm came within PUBLISHER_CONFIRM_TIMEOUT_MS',
+      registers,
+    }),
     target: new Gauge({ name: 'publisher_target_rate', help: 'Configured trades per second', registers }),
     blocked: new Gauge({
       name: 'publisher_blocked',

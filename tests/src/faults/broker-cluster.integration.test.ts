@@ -66,6 +66,16 @@ async function total(services: readonly ServiceProcess[], metric: string): Promi
   return sum;
 }
 
+/** When a consumer took each lease it holds (Unix seconds, one per company). */
+async function leaseTakenTimes(consumer: ServiceProcess): Promise<number[]> {
+  const text = await (await fetch(`${consumer.url}/metrics`)).text();
+  const times = [...text.matchAll(/^consumer_lease_taken_timestamp_seconds\{[^}]*\} (\S+)$/gm)].map((m) =>
+    Number(m[1]),
+  );
+  if (times.length === 0) throw new Error('the consumer holds no lease');
+  return times;
+}
+
 /** Milliseconds from `since` until the counter grows past its value now. */
 async function growingAgain(what: string, since: number, read: () => Promise<number>, timeoutMs = 60_000) {
   const base = await read();
@@ -201,7 +211,7 @@ test('a consumer cut off from the broker but not the database, writing, while a 
   assert.equal(await standby.metric('consumer_leases_held'), 0, 'the standby stands by');
   const figures = await phase(
     'consumer-partition',
-    "three-node cluster, 300 trades/s, two consumer replicas (AMQP heartbeat 2 s): the lease holder's broker links cut (every packet to or from its node's AMQP port dropped) while it goes on writing its buffered batches to the database; the standby takes the leases; healed once it has",
+    "three-node cluster, 300 trades/s, two consumer replicas (AMQP heartbeat 2 s): the lease holder's broker links cut (every packet to or from its node's AMQP port dropped) while it writes to the database; it fences itself (no renewal within a heartbeat) and its last write ends before the standby takes the leases; healed once it has",
     async (publisher) => {
       await confirmedMore(publisher, 100 + Math.floor(Math.random() * 600));
       const writtenBefore = await holder.metric('consumer_batches_written_total');
@@ -216,12 +226,26 @@ test('a consumer cut off from the broker but not the database, writing, while a 
         );
         const recoveryMs = await growingAgain('acks again', cutAt, () => total([standby], 'consumer_acked_total'));
         const writtenAfterCut = (await holder.metric('consumer_batches_written_total')) - writtenBefore;
-        // The premise of the row: the cut-off holder went on writing what it had buffered.
-        assert.ok(writtenAfterCut >= 1, 'the holder wrote to the database after losing the broker');
+        // Self-fencing (docs/consumer.md): the holder stopped on its own, before the broker could
+        // give the leases away, so its last write ended before the standby held any of them.
+        const fenced = await holder.metric('consumer_lease_fenced_total');
+        const holderLastWriteMs = (await holder.metric('consumer_batch_last_written_timestamp_seconds')) * 1000;
+        const standbyFirstLeaseMs = Math.min(...(await leaseTakenTimes(standby))) * 1000;
+        assert.ok(fenced >= 1, 'the cut-off holder fenced itself (the broker did not renew its leases)');
+        assert.ok(
+          holderLastWriteMs < standbyFirstLeaseMs,
+          `the holder's last write ended ${Math.round(holderLastWriteMs - standbyFirstLeaseMs)} ms after the standby took a lease`,
+        );
         partition.heal();
         // Back in touch, the old holder stands by (the standby keeps the leases).
         await waitFor('the old holder to reconnect', async () => (await holder.metric('consumer_leases_held')) === 0);
-        return { takeoverMs, recoveryMs, holderBatchesAfterCut: writtenAfterCut };
+        return {
+          takeoverMs,
+          recoveryMs,
+          holderBatchesAfterCut: writtenAfterCut,
+          holderLastWriteAfterCutMs: Math.max(0, Math.round(holderLastWriteMs - cutAt)),
+          lastWriteToTakeoverMs: Math.round(standbyFirstLeaseMs - holderLastWriteMs),
+        };
       } finally {
         partition.heal();
       }
