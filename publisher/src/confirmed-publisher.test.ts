@@ -125,13 +125,17 @@ test('a channel lost with unconfirmed messages: not nacks, resent in order on th
   assert.equal(publisher.pendingCount, 0);
 });
 
-test('a nacked message is counted and sent again', async () => {
+test('a nacked message is counted and sent again, after a pause (no spinning against the broker)', async () => {
   const { publisher, counts } = setup(10);
   const { channel } = await connect(publisher);
   publisher.send(message(1));
   publisher.send(message(2));
   channel.nack(1);
   assert.deepEqual(counts.nacked, ['m1']);
+  assert.deepEqual(channel.sent, ['m1', 'm2'], 'not resent at once');
+  assert.equal(publisher.capacity(), 8, 'the waiting resend keeps its place in the window');
+  const deadline = Date.now() + 5_000;
+  while (channel.sent.length < 3 && Date.now() < deadline) await publisher.waitForCapacity(1_000);
   assert.deepEqual(channel.sent, ['m1', 'm2', 'm1']);
   channel.ack();
   assert.deepEqual(counts.confirmed.sort(), ['m1', 'm2']);
@@ -192,6 +196,11 @@ test('the stall clock runs only while messages wait with no confirm at all', asy
   const ackedAt = performance.now();
   channel.ack(1);
   assert.ok(publisher.stalledForMs(ackedAt + 1_000) <= 1_000, 'a confirm restarts the clock');
+  channel.nack(1);
+  assert.ok(publisher.stalledForMs(ackedAt + 20_000) >= 19_000, 'a nack does not restart the clock');
   channel.die();
-  assert.equal(publisher.stalledForMs(ackedAt + 60_000), 0, 'a lost channel leaves nothing in flight');
+  assert.equal(publisher.stalledForMs(ackedAt + 60_000), 0, 'no channel: nothing to give up');
+  const attachedAt = performance.now();
+  await connect(publisher);
+  assert.ok(publisher.stalledForMs(attachedAt + 1_000) <= 1_000, 'a new channel restarts the clock');
 });

@@ -30,8 +30,13 @@ export class ConfirmedPublisher {
   private readonly retry: OutgoingMessage[] = [];
   private waitingForDrain = false;
   private blocked = false;
-  /** When the last confirm or nack came, or when the window last went from empty to not. */
-  private progressAt = 0;
+  /** The stall clock (`stalledForMs`): the last positive confirm, the last attach, the last 0 → 1 pending. */
+  private confirmedAt = 0;
+  private attachedAt = 0;
+  private pendingSince = 0;
+  /** After a nack, resends wait (`nackRetryDelayMs`): the broker could not take them just now. */
+  private retriesPausedUntil = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly idleWaiters = new Set<() => void>();
   private readonly wakeWaiters = new Set<() => void>();
@@ -40,6 +45,7 @@ export class ConfirmedPublisher {
     private readonly maxInFlight: number,
     private readonly events: DeliveryEvents,
     private readonly logger: Logger,
+    private readonly nackRetryDelayMs = 200,
   ) {}
 
   /** Opens a confirm channel on a new connection and sends the retry list first. */
@@ -70,6 +76,8 @@ export class ConfirmedPublisher {
     this.channel = channel;
     this.blocked = false;
     this.waitingForDrain = false;
+    this.attachedAt = performance.now();
+    this.retriesPausedUntil = 0; // a new channel, perhaps a new node: resend at once
     this.flushRetries();
     this.wake();
   }
@@ -106,7 +114,8 @@ export class ConfirmedPublisher {
    * flight). A connected node that stays silent this long is given up (`PUBLISHER_CONFIRM_TIMEOUT_MS`).
    */
   stalledForMs(now = performance.now()): number {
-    return this.inFlight.size === 0 ? 0 : now - this.progressAt;
+    if (!this.channel || this.pendingCount === 0) return 0;
+    return now - Math.max(this.confirmedAt, this.attachedAt, this.pendingSince);
   }
 
   /** Sent but unconfirmed, plus waiting to be resent. */
@@ -126,11 +135,13 @@ export class ConfirmedPublisher {
   }
 
   send(message: OutgoingMessage): void {
+    if (this.pendingCount === 0) this.pendingSince = performance.now();
     this.write(message);
     this.events.published(1);
   }
 
   private flushRetries(): void {
+    if (performance.now() < this.retriesPausedUntil) return;
     let count = 0;
     while (
       this.retry.length > 0 &&
@@ -152,7 +163,6 @@ export class ConfirmedPublisher {
       return;
     }
     const generation = this.generation;
-    if (this.inFlight.size === 0) this.progressAt = performance.now();
     this.inFlight.set(message, generation);
     let accepted: boolean;
     try {
@@ -183,16 +193,33 @@ export class ConfirmedPublisher {
     // A late callback from a dead channel: the message is already on the retry list.
     if (this.inFlight.get(message) !== generation) return;
     this.inFlight.delete(message);
-    this.progressAt = performance.now();
     if (error) {
       this.events.nacked(message);
       this.retry.push(message);
+      this.pauseRetries();
     } else {
+      this.confirmedAt = performance.now();
       this.events.confirmed(message);
     }
     if (this.retry.length > 0) this.flushRetries();
     this.wakeWhenRoom();
     this.notifyIdle();
+  }
+
+  /**
+   * A nack means the broker could not take the message now (a queue without a leader, say):
+   * resending at once would spin between the two, so resends wait a little. Nacks do not stop
+   * the stall clock either: only a positive confirm does.
+   */
+  private pauseRetries(): void {
+    this.retriesPausedUntil = performance.now() + this.nackRetryDelayMs;
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flushRetries();
+      this.wake();
+    }, this.nackRetryDelayMs);
+    this.retryTimer.unref();
   }
 
   /**
@@ -250,6 +277,7 @@ export class ConfirmedPublisher {
   /** Closes the channel; unconfirmed messages stay listed in `pendingIds()`. */
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.retryTimer);
     const channel = this.channel;
     if (channel) this.detach(this.generation);
     await channel?.close().catch((error: Error) => this.logger.debug({ err: error.message }, 'channel close'));

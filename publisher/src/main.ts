@@ -33,13 +33,20 @@ async function main(): Promise<void> {
   metrics.target.set(rate);
 
   const confirmations = new Confirmations(logger, metrics);
+  const resends = { nacked: 0, republished: 0 };
   const publisher = new ConfirmedPublisher(
     config.PUBLISHER_MAX_IN_FLIGHT,
     {
       published: (count) => metrics.published.inc(count),
       confirmed: (message) => confirmations.add(message.id),
-      nacked: () => metrics.nacked.inc(),
-      republished: (count) => metrics.republished.inc(count),
+      nacked: () => {
+        resends.nacked++;
+        metrics.nacked.inc();
+      },
+      republished: (count) => {
+        resends.republished += count;
+        metrics.republished.inc(count);
+      },
     },
     logger,
   );
@@ -118,6 +125,7 @@ async function main(): Promise<void> {
         achievedRate: Math.round(confirmations.rate()),
         targetRate: rate,
         inFlight: publisher.pendingCount,
+        ...resends,
       },
       'publishing',
     );
