@@ -104,7 +104,9 @@ async function main(): Promise<void> {
   const report = setInterval(() => {
     const stalledMs = publisher.stalledForMs();
     const connection = session.connection;
-    if (stalledMs > config.PUBLISHER_CONFIRM_TIMEOUT_MS && connection && connection !== abandoned) {
+    // Not while the broker blocks us (a memory or disk alarm): every node would do the same.
+    const stalled = stalledMs > config.PUBLISHER_CONFIRM_TIMEOUT_MS && !publisher.isBlocked;
+    if (stalled && connection && connection !== abandoned) {
       // Once per connection: its close moves the unconfirmed messages to the retry list.
       abandoned = connection;
       metrics.confirmTimeouts.inc();
