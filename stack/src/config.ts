@@ -26,8 +26,8 @@ export const stackConfig = parseEnv(
       .default(1),
     /** `npm run stack`: false runs the compatibility mode of the course's original programs. */
     COMPANY_QUEUES_DURABLE: envBool(true),
-    /** Runs the three-node broker cluster's fault rows (tests/src/faults/broker-cluster…), off by default. */
-    STOCKMARKET_BROKER_CLUSTER_TESTS: envBool(false),
+    /** Runs the three-node broker cluster's fault rows (tests/src/faults/broker-cluster…); they need root and iptables. */
+    STOCKMARKET_BROKER_CLUSTER_TESTS: envBool(true),
     /** Handed on to the processes the stack starts (servers and services find their tools by it). */
     PATH: z.string().default('/usr/bin:/bin'),
     HOME: z.string().optional(),
