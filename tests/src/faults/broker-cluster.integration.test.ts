@@ -37,9 +37,7 @@ const publishers: ServiceProcess[] = [];
 /** Healed in `after` too, so that a failed test leaves no rule behind. */
 const partitions: Partition[] = [];
 
-const skip = stackConfig.STOCKMARKET_BROKER_CLUSTER_TESTS
-  ? false
-  : 'STOCKMARKET_BROKER_CLUSTER_TESTS=false';
+const skip = stackConfig.STOCKMARKET_BROKER_CLUSTER_TESTS ? false : 'STOCKMARKET_BROKER_CLUSTER_TESTS=false';
 
 before(async () => {
   if (skip) return;
