@@ -15,11 +15,12 @@
  * what gets measured.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuTicks, LocalStack, resultsDir, rssMb, waitFor } from '@stockmarket/stack';
 import type { BenchOptions, BenchResult } from './cli.js';
+import { benchConfig } from './config.js';
 import { Latencies } from './latency.js';
 import { linePlot } from './plot.js';
 
@@ -32,7 +33,7 @@ type Command =
   | { type: 'report' }
   | { type: 'close' };
 type Reply =
-  | { type: 'connected'; connected: number; failed: number }
+  | { type: 'connected'; connected: number; failed: number; errors: Record<string, number> }
   | { type: 'report'; fanout: string; endToEnd: string; received: number; connected: number; disconnects: number }
   | { type: 'closed' };
 
@@ -49,6 +50,8 @@ interface Figures {
   replicaCpuPercent: number;
   replicaRssMb: number;
   replicaRssPeakMb: number;
+  /** RSS of the replicas just before the clients connected (for the per-client figure). */
+  replicaRssBeforeMb: number;
   disconnects: number;
   /** Clients the replica's own metric counted after the connection phase. */
   replicaClients: number;
@@ -57,9 +60,15 @@ interface Figures {
 export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   const seconds = short ? 10 : 30;
   // The full run doubles the client count in steps, so the growth curve is visible; then the
-  // same loads on two replicas behind NGINX (clients hash to them by source address).
-  const one = await measure(1, short ? [1000, 5000, 10_000] : [625, 1000, 1250, 2500, 5000, 10_000], seconds, log);
-  const two = await measure(2, short ? [1000, 5000] : [1000, 5000, 10_000], seconds, log);
+  // same loads on two replicas behind NGINX. BENCH_FANOUT_CLIENTS picks steps on one replica only.
+  const picked = benchConfig.BENCH_FANOUT_CLIENTS;
+  const one = await measure(
+    1,
+    picked ?? (short ? [1000, 5000, 10_000] : [625, 1000, 1250, 2500, 5000, 10_000]),
+    seconds,
+    log,
+  );
+  const two = picked ? [] : await measure(2, short ? [1000, 5000] : [1000, 5000, 10_000], seconds, log);
   const results = [...one, ...two];
   writeFileSync(join(resultsDir, 'fanout-latency.svg'), await fanoutPlot(results));
   return { name: 'fanout', data: { seconds, results }, markdown: markdown(results, short) };
@@ -87,7 +96,8 @@ async function measure(
     const results: Figures[] = [];
     let nextAddress = 2;
     for (const clients of sizes) {
-      log(`${clients} clients on ${replicaCount} replica(s): connecting`);
+      const rssBefore = replicaPids.reduce((sum, pid) => sum + rssMb(pid), 0);
+      log(`${clients} clients on ${replicaCount} replica(s): connecting (replica RSS ${rssBefore.toFixed(0)} MB)`);
       const share = Math.ceil(clients / workers.length);
       const replies = await Promise.all(
         workers.map((worker, index) => {
@@ -100,6 +110,15 @@ async function measure(
       const connected = replies.reduce((sum, reply) => sum + (reply.type === 'connected' ? reply.connected : 0), 0);
       const failed = replies.reduce((sum, reply) => sum + (reply.type === 'connected' ? reply.failed : 0), 0);
       log(`${clients} clients: ${connected} connected, ${failed} failed`);
+      if (failed > 0) {
+        const errors: Record<string, number> = {};
+        for (const reply of replies)
+          if (reply.type === 'connected')
+            for (const [message, count] of Object.entries(reply.errors))
+              errors[message] = (errors[message] ?? 0) + count;
+        log(`${clients} clients: connect errors ${JSON.stringify(errors)}`);
+      }
+      log(`${clients} clients: NGINX error log ${nginxErrors(stack.nginx?.dir)}`);
       const replicaClients = await clientsOnReplicas().catch(() => Number.NaN);
       log(`${clients} clients: the replica counts ${replicaClients}`);
       // Let the connection burst settle before measuring.
@@ -140,6 +159,7 @@ async function measure(
         replicaCpuPercent: Number(cpu.toFixed(1)),
         replicaRssMb: Number(rss().toFixed(0)),
         replicaRssPeakMb: Number(rssPeak.toFixed(0)),
+        replicaRssBeforeMb: Number(rssBefore.toFixed(0)),
         disconnects,
         replicaClients,
       };
@@ -191,6 +211,21 @@ function markdown(results: readonly Figures[], short: boolean): string {
   ].join('\n');
 }
 
+/** NGINX's error log of this stack, summarised: how many lines of each kind of error. */
+function nginxErrors(dir: string | undefined): string {
+  const file = dir === undefined ? undefined : join(dir, 'logs', 'error.log');
+  if (file === undefined || !existsSync(file)) return 'absent';
+  const kinds: Record<string, number> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    // "2026/12/04 14:50:01 [alert] 123#0: *5 <what> (24: Too many open files) while ..., client: ..."
+    const match = /\[(\w+)\] \d+#\d+: (?:\*\d+ )?([^,(]*(?:\([^)]*\))?)/.exec(line);
+    if (!match) continue;
+    const kind = `${match[1]}: ${match[2]?.trim()}`;
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return JSON.stringify(kinds);
+}
+
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A child process holding a share of the clients, driven over IPC. */
@@ -239,6 +274,7 @@ async function runWorker(): Promise<void> {
       case 'connect': {
         let connected = 0;
         let failed = 0;
+        const errors: Record<string, number> = {};
         // In waves, so the replica and NGINX see a ramp rather than one burst.
         for (let first = 0; first < command.count; first += 100) {
           const wave = Array.from({ length: Math.min(100, command.count - first) }, (_, i) => {
@@ -264,12 +300,16 @@ async function runWorker(): Promise<void> {
             sockets.push(socket);
             return new Promise<boolean>((resolve) => {
               socket.once('snapshot', () => resolve(true));
-              socket.once('connect_error', () => resolve(false));
+              socket.once('connect_error', (error: Error & { description?: unknown }) => {
+                const key = `${error.message}${error.description === undefined ? '' : ` ${String(error.description)}`}`;
+                errors[key] = (errors[key] ?? 0) + 1;
+                resolve(false);
+              });
             });
           });
           for (const ok of await Promise.all(wave)) ok ? connected++ : failed++;
         }
-        process.send?.({ type: 'connected', connected, failed } satisfies Reply);
+        process.send?.({ type: 'connected', connected, failed, errors } satisfies Reply);
         break;
       }
       case 'reset':
