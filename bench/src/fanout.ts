@@ -217,10 +217,10 @@ function nginxErrors(dir: string | undefined): string {
   if (file === undefined || !existsSync(file)) return 'absent';
   const kinds: Record<string, number> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    // "2026/12/04 14:50:01 [alert] 123#0: *5 <what> (24: Too many open files) while ..., client: ..."
-    const match = /\[(\w+)\] \d+#\d+: (?:\*\d+ )?([^,(]*(?:\([^)]*\))?)/.exec(line);
+    // "2026/12/04 14:50:01 [alert] 123#0: *5 socket() failed (24: Too many open files) while connecting to upstream, client: ..."
+    const match = /\[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*?)(?:, client: .*)?$/.exec(line);
     if (!match) continue;
-    const kind = `${match[1]}: ${match[2]?.trim()}`;
+    const kind = `${match[1]}: ${match[2]?.replace(/\d+/g, 'N')}`;
     kinds[kind] = (kinds[kind] ?? 0) + 1;
   }
   return JSON.stringify(kinds);
