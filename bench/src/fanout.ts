@@ -119,6 +119,17 @@ async function measure(
         log(`${clients} clients: connect errors ${JSON.stringify(errors)}`);
       }
       log(`${clients} clients: NGINX error log ${nginxErrors(stack.nginx?.dir)}`);
+      // The replica's own view of the connection phase: event-loop stall (max since the last
+      // scrape) and time in GC so far; a stall past NGINX's 2 s read timeout fails upgrades.
+      const lagMax = await Promise.all(
+        stack.liveviews.map((replica) => replica.metric('nodejs_eventloop_lag_max_seconds')),
+      );
+      const gcSeconds = await Promise.all(
+        stack.liveviews.map((replica) => replica.metric('nodejs_gc_duration_seconds_sum')),
+      );
+      log(
+        `${clients} clients: replica event-loop lag max ${lagMax.map((s) => s.toFixed(2))} s, GC ${gcSeconds.map((s) => s.toFixed(2))} s in all`,
+      );
       const replicaClients = await clientsOnReplicas().catch(() => Number.NaN);
       log(`${clients} clients: the replica counts ${replicaClients}`);
       // Let the connection burst settle before measuring.
