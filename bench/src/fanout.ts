@@ -80,7 +80,12 @@ async function measure(
   seconds: number,
   log: (line: string) => void,
 ): Promise<Figures[]> {
-  const stack = await LocalStack.start({ liveviews: replicaCount, consumers: 1 });
+  const nodeOptions = benchConfig.BENCH_LIVEVIEW_NODE_OPTIONS;
+  const stack = await LocalStack.start({
+    liveviews: replicaCount,
+    consumers: 1,
+    liveviewEnv: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {},
+  });
   const workers: Worker[] = [];
   try {
     const pids = stack.liveviews.map((replica) => replica.process.pid);
@@ -146,6 +151,11 @@ async function measure(
       }
       const window = (Date.now() - startedAt) / 1000;
       const cpu = ((ticks() - cpuBefore) / 100 / window) * 100;
+      const heap = async (name: string) =>
+        (await Promise.all(stack.liveviews.map((replica) => replica.metric(name)))).reduce((a, b) => a + b, 0) / 1e6;
+      log(
+        `${clients} clients: replica V8 heap ${(await heap('nodejs_heap_size_used_bytes')).toFixed(0)} MB used of ${(await heap('nodejs_heap_size_total_bytes')).toFixed(0)} MB, external ${(await heap('nodejs_external_memory_bytes')).toFixed(0)} MB, RSS ${rss().toFixed(0)} MB`,
+      );
       const reports = await Promise.all(workers.map((worker) => worker.ask({ type: 'report' }, 'report', 60_000)));
       const fanout = Latencies.create();
       const endToEnd = Latencies.create();
