@@ -17,7 +17,10 @@ export const benchConfig = parseEnv(
     BENCH_FANOUT_CLIENTS: commaSeparated
       .pipe(z.array(z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1).max(50_000))).min(1))
       .optional(),
-    /** Fan-out: NODE_OPTIONS of the liveview replicas (to try V8 heap settings; unset: none). */
+    /**
+     * Fan-out: NODE_OPTIONS of the liveview replicas, to try the heap settings Node allows there
+     * (`--max-semi-space-size`, `--max-old-space-size`); unset: none.
+     */
     BENCH_LIVEVIEW_NODE_OPTIONS: z.string().optional(),
     /** Publisher: the queue types to measure (`classic`, `quorum` or both). */
     BENCH_PUBLISHER_QUEUES: commaSeparated

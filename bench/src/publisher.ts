@@ -49,10 +49,10 @@ interface Run {
 /**
  * The properties our publisher puts on every message (publisher/src/confirmed-publisher.ts), for
  * PerfTest's `--message-properties`: the same kinds and sizes (a ULID as message id, a timestamp,
- * the app id, the content type; `--flag persistent` sets the delivery mode for both).
+ * the content type; `--flag persistent` sets the delivery mode for both).
  */
 const OUR_PROPERTIES =
-  'contentType=application/json,messageId=01JDQ4V5X2M7Y8Z9ABCDEFGHJK,timestamp=2026-12-04T12:00:00Z,appId=stockmarket-publisher';
+  'contentType=application/json,messageId=01JDQ4V5X2M7Y8Z9ABCDEFGHJK,timestamp=2026-12-04T12:00:00Z';
 
 /** PerfTest and its dependencies, resolved by Maven into the cache on first use. */
 export function perfTestClasspath(log: (line: string) => void): string {
