@@ -57,8 +57,8 @@ export function createLiveviewServer(
   // hands to middlewares (a 'close' listener on the TCP socket holds it), though it needs it only
   // until the upgrade is answered (`writeHead`, just before ws takes over): let go of it then.
   io.engine.use((_request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void) => {
-    if (!(response instanceof ServerResponse)) {
-      const upgrade = response as unknown as { req: unknown; writeHead(): void };
+    const upgrade = response as unknown as { req?: unknown; writeHead?: () => void };
+    if (!(response instanceof ServerResponse) && 'req' in upgrade && typeof upgrade.writeHead === 'function') {
       const writeHead = upgrade.writeHead.bind(upgrade);
       upgrade.writeHead = () => {
         writeHead();
