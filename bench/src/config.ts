@@ -1,4 +1,5 @@
-import { envBool, envInt, parseEnv } from '@stockmarket/common';
+import { commaSeparated, envBool, envInt, parseEnv } from '@stockmarket/common';
+import { z } from 'zod';
 
 /** The benchmarks' own settings, parsed once (a bad value stops the run, naming the variable). */
 export const benchConfig = parseEnv(
@@ -9,6 +10,22 @@ export const benchConfig = parseEnv(
     BENCH_NOTICES: envBool(true),
     /** The consumer's CONSUMER_WRITE_CONCURRENCY in the pipeline benchmark (1, its default, for FerretDB). */
     BENCH_WRITE_SLOTS: envInt(1, 1, 64),
+    /**
+     * Fan-out: only these client counts on one replica (e.g. `10000`), and no two-replica steps;
+     * unset, the variant's whole list runs.
+     */
+    BENCH_FANOUT_CLIENTS: commaSeparated
+      .pipe(z.array(z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1).max(50_000))).min(1))
+      .optional(),
+    /**
+     * Fan-out: NODE_OPTIONS of the liveview replicas, to try the heap settings Node allows there
+     * (`--max-semi-space-size`, `--max-old-space-size`); unset: none.
+     */
+    BENCH_LIVEVIEW_NODE_OPTIONS: z.string().optional(),
+    /** Publisher: the queue types to measure (`classic`, `quorum` or both). */
+    BENCH_PUBLISHER_QUEUES: commaSeparated
+      .pipe(z.array(z.enum(['classic', 'quorum'])).min(1))
+      .default(['classic', 'quorum']),
   },
   process.env,
 );

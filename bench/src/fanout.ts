@@ -15,11 +15,12 @@
  * what gets measured.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuTicks, LocalStack, resultsDir, rssMb, waitFor } from '@stockmarket/stack';
 import type { BenchOptions, BenchResult } from './cli.js';
+import { benchConfig } from './config.js';
 import { Latencies } from './latency.js';
 import { linePlot } from './plot.js';
 
@@ -32,7 +33,7 @@ type Command =
   | { type: 'report' }
   | { type: 'close' };
 type Reply =
-  | { type: 'connected'; connected: number; failed: number }
+  | { type: 'connected'; connected: number; failed: number; errors: Record<string, number> }
   | { type: 'report'; fanout: string; endToEnd: string; received: number; connected: number; disconnects: number }
   | { type: 'closed' };
 
@@ -49,6 +50,8 @@ interface Figures {
   replicaCpuPercent: number;
   replicaRssMb: number;
   replicaRssPeakMb: number;
+  /** RSS of the replicas just before the clients connected (for the per-client figure). */
+  replicaRssBeforeMb: number;
   disconnects: number;
   /** Clients the replica's own metric counted after the connection phase. */
   replicaClients: number;
@@ -57,9 +60,15 @@ interface Figures {
 export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   const seconds = short ? 10 : 30;
   // The full run doubles the client count in steps, so the growth curve is visible; then the
-  // same loads on two replicas behind NGINX (clients hash to them by source address).
-  const one = await measure(1, short ? [1000, 5000, 10_000] : [625, 1000, 1250, 2500, 5000, 10_000], seconds, log);
-  const two = await measure(2, short ? [1000, 5000] : [1000, 5000, 10_000], seconds, log);
+  // same loads on two replicas behind NGINX. BENCH_FANOUT_CLIENTS picks steps on one replica only.
+  const picked = benchConfig.BENCH_FANOUT_CLIENTS;
+  const one = await measure(
+    1,
+    picked ?? (short ? [1000, 5000, 10_000] : [625, 1000, 1250, 2500, 5000, 10_000]),
+    seconds,
+    log,
+  );
+  const two = picked ? [] : await measure(2, short ? [1000, 5000] : [1000, 5000, 10_000], seconds, log);
   const results = [...one, ...two];
   writeFileSync(join(resultsDir, 'fanout-latency.svg'), await fanoutPlot(results));
   return { name: 'fanout', data: { seconds, results }, markdown: markdown(results, short) };
@@ -71,7 +80,12 @@ async function measure(
   seconds: number,
   log: (line: string) => void,
 ): Promise<Figures[]> {
-  const stack = await LocalStack.start({ liveviews: replicaCount, consumers: 1 });
+  const nodeOptions = benchConfig.BENCH_LIVEVIEW_NODE_OPTIONS;
+  const stack = await LocalStack.start({
+    liveviews: replicaCount,
+    consumers: 1,
+    liveviewEnv: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {},
+  });
   const workers: Worker[] = [];
   try {
     const pids = stack.liveviews.map((replica) => replica.process.pid);
@@ -87,7 +101,8 @@ async function measure(
     const results: Figures[] = [];
     let nextAddress = 2;
     for (const clients of sizes) {
-      log(`${clients} clients on ${replicaCount} replica(s): connecting`);
+      const rssBefore = replicaPids.reduce((sum, pid) => sum + rssMb(pid), 0);
+      log(`${clients} clients on ${replicaCount} replica(s): connecting (replica RSS ${rssBefore.toFixed(0)} MB)`);
       const share = Math.ceil(clients / workers.length);
       const replies = await Promise.all(
         workers.map((worker, index) => {
@@ -100,6 +115,26 @@ async function measure(
       const connected = replies.reduce((sum, reply) => sum + (reply.type === 'connected' ? reply.connected : 0), 0);
       const failed = replies.reduce((sum, reply) => sum + (reply.type === 'connected' ? reply.failed : 0), 0);
       log(`${clients} clients: ${connected} connected, ${failed} failed`);
+      if (failed > 0) {
+        const errors: Record<string, number> = {};
+        for (const reply of replies)
+          if (reply.type === 'connected')
+            for (const [message, count] of Object.entries(reply.errors))
+              errors[message] = (errors[message] ?? 0) + count;
+        log(`${clients} clients: connect errors ${JSON.stringify(errors)}`);
+      }
+      log(`${clients} clients: NGINX error log ${nginxErrors(stack.nginx?.dir)}`);
+      // The replica's own view of the connection phase: event-loop stall (max since the last
+      // scrape) and time in GC so far; a stall past NGINX's 2 s read timeout fails upgrades.
+      const lagMax = await Promise.all(
+        stack.liveviews.map((replica) => replica.metric('nodejs_eventloop_lag_max_seconds')),
+      );
+      const gcSeconds = await Promise.all(
+        stack.liveviews.map((replica) => replica.metric('nodejs_gc_duration_seconds_sum')),
+      );
+      log(
+        `${clients} clients: replica event-loop lag max ${lagMax.map((s) => s.toFixed(2))} s, GC ${gcSeconds.map((s) => s.toFixed(2))} s in all`,
+      );
       const replicaClients = await clientsOnReplicas().catch(() => Number.NaN);
       log(`${clients} clients: the replica counts ${replicaClients}`);
       // Let the connection burst settle before measuring.
@@ -116,6 +151,11 @@ async function measure(
       }
       const window = (Date.now() - startedAt) / 1000;
       const cpu = ((ticks() - cpuBefore) / 100 / window) * 100;
+      const heap = async (name: string) =>
+        (await Promise.all(stack.liveviews.map((replica) => replica.metric(name)))).reduce((a, b) => a + b, 0) / 1e6;
+      log(
+        `${clients} clients: replica V8 heap ${(await heap('nodejs_heap_size_used_bytes')).toFixed(0)} MB used of ${(await heap('nodejs_heap_size_total_bytes')).toFixed(0)} MB, external ${(await heap('nodejs_external_memory_bytes')).toFixed(0)} MB, RSS ${rss().toFixed(0)} MB`,
+      );
       const reports = await Promise.all(workers.map((worker) => worker.ask({ type: 'report' }, 'report', 60_000)));
       const fanout = Latencies.create();
       const endToEnd = Latencies.create();
@@ -140,6 +180,7 @@ async function measure(
         replicaCpuPercent: Number(cpu.toFixed(1)),
         replicaRssMb: Number(rss().toFixed(0)),
         replicaRssPeakMb: Number(rssPeak.toFixed(0)),
+        replicaRssBeforeMb: Number(rssBefore.toFixed(0)),
         disconnects,
         replicaClients,
       };
@@ -191,6 +232,21 @@ function markdown(results: readonly Figures[], short: boolean): string {
   ].join('\n');
 }
 
+/** NGINX's error log of this stack, summarised: how many lines of each kind of error. */
+function nginxErrors(dir: string | undefined): string {
+  const file = dir === undefined ? undefined : join(dir, 'logs', 'error.log');
+  if (file === undefined || !existsSync(file)) return 'absent';
+  const kinds: Record<string, number> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    // "2026/12/04 14:50:01 [alert] 123#0: *5 socket() failed (24: Too many open files) while connecting to upstream, client: ..."
+    const match = /\[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*?)(?:, client: .*)?$/.exec(line);
+    if (!match) continue;
+    const kind = `${match[1]}: ${match[2]?.replace(/\d+/g, 'N')}`;
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return JSON.stringify(kinds);
+}
+
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A child process holding a share of the clients, driven over IPC. */
@@ -239,6 +295,7 @@ async function runWorker(): Promise<void> {
       case 'connect': {
         let connected = 0;
         let failed = 0;
+        const errors: Record<string, number> = {};
         // In waves, so the replica and NGINX see a ramp rather than one burst.
         for (let first = 0; first < command.count; first += 100) {
           const wave = Array.from({ length: Math.min(100, command.count - first) }, (_, i) => {
@@ -264,12 +321,16 @@ async function runWorker(): Promise<void> {
             sockets.push(socket);
             return new Promise<boolean>((resolve) => {
               socket.once('snapshot', () => resolve(true));
-              socket.once('connect_error', () => resolve(false));
+              socket.once('connect_error', (error: Error & { description?: unknown }) => {
+                const key = `${error.message}${error.description === undefined ? '' : ` ${String(error.description)}`}`;
+                errors[key] = (errors[key] ?? 0) + 1;
+                resolve(false);
+              });
             });
           });
           for (const ok of await Promise.all(wave)) ok ? connected++ : failed++;
         }
-        process.send?.({ type: 'connected', connected, failed } satisfies Reply);
+        process.send?.({ type: 'connected', connected, failed, errors } satisfies Reply);
         break;
       }
       case 'reset':

@@ -4,7 +4,9 @@
  * RabbitMQ's own PerfTest with the same settings (one producer, no consumer, persistent, the same
  * confirm window, the same message size), run alternately on the same broker so that both see
  * the same machine load. PerfTest (com.rabbitmq:perf-test from Maven Central) is fetched into
- * .cache/perf-test on first use.
+ * .cache/perf-test on first use. A third tool in each round is PerfTest sending the AMQP
+ * properties our messages carry, so their cost to the broker shows apart from our client's.
+ * BENCH_PUBLISHER_QUEUES=classic measures the classic queue only.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import {
   waitFor,
 } from '@stockmarket/stack';
 import type { BenchOptions, BenchResult } from './cli.js';
+import { benchConfig } from './config.js';
 
 const PERF_TEST_VERSION = '2.22.1';
 const QUEUE = 'BENCH';
@@ -31,14 +34,25 @@ const WARMUP_S = 3;
 type QueueType = 'classic' | 'quorum';
 
 interface Run {
-  readonly tool: 'publisher' | 'perf-test';
+  /** perf-test-props: PerfTest sending the AMQP properties our publisher sets (see OUR_PROPERTIES). */
+  readonly tool: 'publisher' | 'perf-test' | 'perf-test-props';
   /** classic: one node; quorum: a three-node cluster, the queue's leader being the node used. */
   readonly queueType: QueueType;
   readonly round: number;
   /** Confirmed messages per second over the measured span. */
   readonly rate: number;
   readonly producerCpuPercent: number;
+  /** Our publisher only: mean unconfirmed messages over the measured span (sampled). */
+  readonly meanInFlight?: number;
 }
+
+/**
+ * The properties our publisher puts on every message (publisher/src/confirmed-publisher.ts), for
+ * PerfTest's `--message-properties`: the same kinds and sizes (a ULID as message id, a timestamp,
+ * the content type; `--flag persistent` sets the delivery mode for both).
+ */
+const OUR_PROPERTIES =
+  'contentType=application/json,messageId=01JDQ4V5X2M7Y8Z9ABCDEFGHJK,timestamp=2026-12-04T12:00:00Z';
 
 /** PerfTest and its dependencies, resolved by Maven into the cache on first use. */
 export function perfTestClasspath(log: (line: string) => void): string {
@@ -116,7 +130,11 @@ async function runPublisher(
     const sampler = new ProcSampler(new Map([['producer', publisher.process.pid]])).start();
     const first = await publisher.metric('publisher_confirmed_total');
     const started = performance.now();
-    await waitUntil(Date.now() + seconds * 1000);
+    const inFlight: number[] = [];
+    for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; ) {
+      inFlight.push(await publisher.metric('publisher_in_flight'));
+      await waitUntil(Math.min(deadline, Date.now() + 250));
+    }
     const last = await publisher.metric('publisher_confirmed_total');
     const elapsed = (performance.now() - started) / 1000;
     const usage = sampler.stop().producer;
@@ -126,6 +144,7 @@ async function runPublisher(
       round,
       rate: (last - first) / elapsed,
       producerCpuPercent: usage?.cpuPercent ?? Number.NaN,
+      meanInFlight: inFlight.reduce((sum, value) => sum + value, 0) / Math.max(1, inFlight.length),
     };
   } finally {
     await publisher.stop();
@@ -161,8 +180,10 @@ async function runPerfTest(
   seconds: number,
   size: number,
   round: number,
+  withProperties = false,
 ): Promise<Run> {
   const perfTest = startPerfTest(rabbitmq, classpath, [
+    ...(withProperties ? ['--message-properties', OUR_PROPERTIES] : []),
     '--producers',
     '1',
     '--consumers',
@@ -209,7 +230,13 @@ async function runPerfTest(
     );
     if (measured.length === 0) throw new Error(`no PerfTest samples:\n${perfTest.output.slice(-2000)}`);
     const rate = measured.reduce((sum, sample) => sum + sample.confirmed, 0) / measured.length;
-    return { tool: 'perf-test', queueType, round, rate, producerCpuPercent: usage?.cpuPercent ?? Number.NaN };
+    return {
+      tool: withProperties ? 'perf-test-props' : 'perf-test',
+      queueType,
+      round,
+      rate,
+      producerCpuPercent: usage?.cpuPercent ?? Number.NaN,
+    };
   } finally {
     if (sampling) sampler.stop();
     await perfTest.stop(10_000);
@@ -241,15 +268,24 @@ async function rounds(
   const runs: Run[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     // Alternate the order so that neither tool always runs on a fuller queue or a warmer broker.
-    const order = round % 2 === 1 ? (['perf-test', 'publisher'] as const) : (['publisher', 'perf-test'] as const);
+    const tools = ['perf-test', 'perf-test-props', 'publisher'] as const;
+    const order = round % 2 === 1 ? tools : ([...tools].reverse() as Run['tool'][]);
     for (const tool of order) {
       await purge(rabbitmq, queueType);
       const result =
         tool === 'publisher'
           ? await runPublisher(rabbitmq, queueType, options.seconds, round)
-          : await runPerfTest(rabbitmq, queueType, classpath, options.seconds, options.size, round);
+          : await runPerfTest(
+              rabbitmq,
+              queueType,
+              classpath,
+              options.seconds,
+              options.size,
+              round,
+              tool === 'perf-test-props',
+            );
       options.log(
-        `round ${round} ${queueType} ${tool}: ${Math.round(result.rate)} confirmed msg/s (producer CPU ${Math.round(result.producerCpuPercent)} %)`,
+        `round ${round} ${queueType} ${tool}: ${Math.round(result.rate)} confirmed msg/s (producer CPU ${Math.round(result.producerCpuPercent)} %${result.meanInFlight === undefined ? '' : `, mean in flight ${Math.round(result.meanInFlight)}`})`,
       );
       runs.push(result);
     }
@@ -262,63 +298,77 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
   const roundCount = short ? 1 : 3;
   const size = sampleBodySize();
   const classpath = perfTestClasspath(log);
+  const queueTypes = benchConfig.BENCH_PUBLISHER_QUEUES;
   const runs: Run[] = [];
-  const rabbitmq = await RabbitMqServer.start();
-  try {
-    runs.push(...(await rounds(rabbitmq, 'classic', classpath, { seconds, rounds: roundCount, size, log })));
-  } finally {
-    await rabbitmq.stop();
+  if (queueTypes.includes('classic')) {
+    const rabbitmq = await RabbitMqServer.start();
+    try {
+      runs.push(...(await rounds(rabbitmq, 'classic', classpath, { seconds, rounds: roundCount, size, log })));
+    } finally {
+      await rabbitmq.stop();
+    }
   }
-  // Quorum queues: a three-node cluster; the queue is declared through the first node, which
-  // leads it, and both tools publish to that node (confirms wait for a majority of the three).
-  const cluster = await RabbitMqCluster.start(3);
-  try {
-    const leader = cluster.nodes[0] as RabbitMqServer;
-    runs.push(...(await rounds(leader, 'quorum', classpath, { seconds, rounds: roundCount, size, log })));
-  } finally {
-    await cluster.stop();
+  if (queueTypes.includes('quorum')) {
+    // Quorum queues: a three-node cluster; the queue is declared through the first node, which
+    // leads it, and every tool publishes to that node (confirms wait for a majority of the three).
+    const cluster = await RabbitMqCluster.start(3);
+    try {
+      const leader = cluster.nodes[0] as RabbitMqServer;
+      runs.push(...(await rounds(leader, 'quorum', classpath, { seconds, rounds: roundCount, size, log })));
+    } finally {
+      await cluster.stop();
+    }
   }
   const rateOf = (tool: Run['tool'], queueType: QueueType) =>
     median(runs.filter((run) => run.tool === tool && run.queueType === queueType).map((run) => run.rate));
-  const ours = rateOf('publisher', 'classic');
-  const theirs = rateOf('perf-test', 'classic');
-  const oursQuorum = rateOf('publisher', 'quorum');
-  const theirsQuorum = rateOf('perf-test', 'quorum');
-  const ratio = ours / theirs;
-  const quorumRatio = oursQuorum / theirsQuorum;
-  const settings = `persistent messages, publisher confirms (window ${CONFIRM_WINDOW}), one producer (one connection, one channel), one queue without consumers, ${size}-byte bodies, ${roundCount} round(s) of ${seconds} s each after ${WARMUP_S} s warm-up per tool and queue type, run alternately; classic: one local RabbitMQ node; quorum: a three-node local cluster (one machine), publishing to the queue's leader`;
+  const figures = Object.fromEntries(
+    queueTypes.map((queueType) => {
+      const ours = rateOf('publisher', queueType);
+      const perfTest = rateOf('perf-test', queueType);
+      const perfTestProps = rateOf('perf-test-props', queueType);
+      return [
+        queueType,
+        { ours, perfTest, perfTestProps, ratio: ours / perfTest, ratioToSameProperties: ours / perfTestProps },
+      ];
+    }),
+  ) as Partial<
+    Record<
+      QueueType,
+      { ours: number; perfTest: number; perfTestProps: number; ratio: number; ratioToSameProperties: number }
+    >
+  >;
+  const settings = `persistent messages, publisher confirms (window ${CONFIRM_WINDOW}), one producer (one connection, one channel), one queue without consumers, ${size}-byte bodies, ${roundCount} round(s) of ${seconds} s each after ${WARMUP_S} s warm-up per tool and queue type, run alternately; classic: one local RabbitMQ node; quorum: a three-node local cluster (one machine), publishing to the queue's leader; PerfTest with properties: \`--message-properties ${OUR_PROPERTIES}\``;
   const rows = runs
     .map(
       (run) =>
-        `| ${run.round} | ${run.queueType} | ${run.tool} | ${Math.round(run.rate).toLocaleString('en-US')} | ${Math.round(run.producerCpuPercent)} |`,
+        `| ${run.round} | ${run.queueType} | ${run.tool} | ${Math.round(run.rate).toLocaleString('en-US')} | ${Math.round(run.producerCpuPercent)} | ${run.meanInFlight === undefined ? '' : Math.round(run.meanInFlight)} |`,
     )
     .join('\n');
+  const columns = queueTypes.map((queueType) =>
+    queueType === 'classic' ? 'classic queue, one node' : 'quorum queue, three nodes',
+  );
+  const cell = (pick: (f: NonNullable<(typeof figures)[QueueType]>) => string) =>
+    queueTypes.map((queueType) => pick(figures[queueType] as NonNullable<(typeof figures)[QueueType]>)).join(' | ');
+  const rate = (value: number) => Math.round(value).toLocaleString('en-US');
   const markdown = `## Publisher: sustained confirmed publish rate vs RabbitMQ PerfTest ${PERF_TEST_VERSION}
 
 Settings: ${settings}.
 
-| confirmed msg/s (median) | classic queue, one node | quorum queue, three nodes |
-|---|---:|---:|
-| our publisher | ${Math.round(ours).toLocaleString('en-US')} | ${Math.round(oursQuorum).toLocaleString('en-US')} |
-| PerfTest | ${Math.round(theirs).toLocaleString('en-US')} | ${Math.round(theirsQuorum).toLocaleString('en-US')} |
-| **ratio** (goal: at least 85 %) | **${(ratio * 100).toFixed(0)} %** | **${(quorumRatio * 100).toFixed(0)} %** |
+| confirmed msg/s (median) | ${columns.join(' | ')} |
+|---|${columns.map(() => '---:').join('|')}|
+| our publisher | ${cell((f) => rate(f.ours))} |
+| PerfTest | ${cell((f) => rate(f.perfTest))} |
+| PerfTest with our message properties | ${cell((f) => rate(f.perfTestProps))} |
+| **ratio** to PerfTest (goal: at least 85 %) | ${cell((f) => `**${(f.ratio * 100).toFixed(0)} %**`)} |
+| ratio to PerfTest with our properties | ${cell((f) => `${(f.ratioToSameProperties * 100).toFixed(0)} %`)} |
 
-| round | queue | tool | confirmed msg/s | producer CPU % of one core |
-|---:|---|---|---:|---:|
+| round | queue | tool | confirmed msg/s | producer CPU % of one core | mean unconfirmed (ours) |
+|---:|---|---|---:|---:|---:|
 ${rows}
 `;
   return {
     name: 'publisher',
-    data: {
-      settings,
-      perfTestVersion: PERF_TEST_VERSION,
-      messageBytes: size,
-      ours,
-      perfTest: theirs,
-      ratio,
-      quorum: { ours: oursQuorum, perfTest: theirsQuorum, ratio: quorumRatio },
-      runs,
-    },
+    data: { settings, perfTestVersion: PERF_TEST_VERSION, messageBytes: size, figures, runs },
     markdown,
   };
 }

@@ -1,6 +1,7 @@
-import type { ClientToServerEvents, ServerToClientEvents, UpdateMessage } from '@stockmarket/common';
+import type { ClientToServerEvents, ServerToClientEvents, SnapshotMessage, UpdateMessage } from '@stockmarket/common';
 import type { Server as SocketServer } from 'socket.io';
 import type { LiveviewConfig } from './config.js';
+import { type EncodedEvent, encodeEvent, writeEncoded } from './encoded-event.js';
 import type { FeedChange } from './feed.js';
 import type { FeedView } from './feed-view.js';
 import { heartbeatMessage } from './heartbeat.js';
@@ -24,19 +25,32 @@ export function createBroadcaster(
   sessions: SessionBook,
   metrics: LiveviewMetrics,
 ): Broadcaster {
+  // The snapshot is the same for every socket that connects before the next change, so it is
+  // serialised and framed once per change rather than once per socket (10,000 clients connecting
+  // would otherwise each cost a full JSON encoding and a buffer of their own).
+  let snapshot: { key: string; event: EncodedEvent } | undefined;
+  const encodedSnapshot = (): EncodedEvent => {
+    const fresh = feed.fresh;
+    const key = `${feed.state.version}:${sessions.version}:${fresh}`;
+    if (snapshot?.key !== key) {
+      const message: SnapshotMessage = {
+        replica: config.LIVEVIEW_REPLICA_NAME,
+        fresh,
+        ...feed.state.snapshot(config.COMPANIES, config.LIVEVIEW_SNAPSHOT_CANDLES),
+        sessions: sessions.all(config.COMPANIES),
+      };
+      snapshot = { key, event: encodeEvent('snapshot', message) };
+    }
+    return snapshot.event;
+  };
+
   io.on('connection', (socket) => {
     metrics.clients.inc();
     socket.once('disconnect', () => metrics.clients.dec());
     // Snapshot here, broadcasts from `publish` later: both run on the one event loop and the
     // socket already belongs to the broadcast set, so every change after this snapshot reaches
     // it exactly once and none before it is sent again.
-    const snapshot = feed.state.snapshot(config.COMPANIES, config.LIVEVIEW_SNAPSHOT_CANDLES);
-    socket.emit('snapshot', {
-      replica: config.LIVEVIEW_REPLICA_NAME,
-      fresh: feed.fresh,
-      ...snapshot,
-      sessions: sessions.all(config.COMPANIES),
-    });
+    writeEncoded(socket.conn, encodedSnapshot());
     // The first heartbeat at once: the page knows the trade age before the first interval.
     socket.emit('heartbeat', heartbeatMessage(config, feed));
     metrics.pushed.inc({ type: 'snapshot' });

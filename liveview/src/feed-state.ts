@@ -18,7 +18,14 @@ export class FeedState {
   private readonly stocks = new Map<string, { view: StockView; version: string }>();
   private readonly candles = new Map<string, Map<number, { view: CandleView; version: string }>>();
 
+  private changes = 0;
+
   constructor(private readonly historyLimit: number) {}
+
+  /** Grows with every change applied: equal versions, equal state (for the encoded snapshot). */
+  get version(): number {
+    return this.changes;
+  }
 
   applyStocks(views: readonly StockView[]): StockView[] {
     const changed: StockView[] = [];
@@ -28,6 +35,7 @@ export class FeedState {
       this.stocks.set(view.company, { view, version });
       changed.push(view);
     }
+    if (changed.length > 0) this.changes++;
     return changed;
   }
 
@@ -49,6 +57,7 @@ export class FeedState {
       while (series.size > this.historyLimit) series.delete(Math.min(...series.keys()));
       changed.push(view);
     }
+    if (changed.length > 0) this.changes++;
     return changed;
   }
 

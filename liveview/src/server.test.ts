@@ -132,6 +132,25 @@ test('a client on a stale replica learns it in the snapshot and when it turns fr
   }
 });
 
+test('a connected socket keeps no HTTP request, over WebSocket and after an upgrade from polling', async () => {
+  for (const transports of [['websocket'], ['polling', 'websocket']]) {
+    const arrived = new Promise<{ conn: { request: unknown }; handshake: { headers: object } }>((resolve) =>
+      server.io.once('connection', resolve),
+    );
+    const socket = connect(base, { transports, reconnection: false, forceNew: true });
+    const snapshot = new Promise<void>((resolve) => socket.once('snapshot', () => resolve()));
+    try {
+      const serverSide = await arrived;
+      assert.equal(serverSide.conn.request, null, `${transports.join('+')}: the first request is dropped`);
+      assert.deepEqual(serverSide.handshake.headers, {});
+      // Still a working socket: the snapshot arrives.
+      await snapshot;
+    } finally {
+      socket.close();
+    }
+  }
+});
+
 test('heartbeats: one right after the snapshot, then every interval while nothing changes', async () => {
   const socket = connect(base, { transports: ['websocket'], reconnection: false, forceNew: true });
   try {

@@ -1,4 +1,4 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientToServerEvents, Logger, ServerToClientEvents } from '@stockmarket/common';
 import type { Registry } from 'prom-client';
 import { Server as SocketServer } from 'socket.io';
@@ -45,6 +45,27 @@ export function createLiveviewServer(
     pingInterval: 10_000,
     pingTimeout: 5_000,
     allowRequest: admission(config.LIVEVIEW_MAX_CLIENTS, () => io.engine.clientsCount, metrics),
+  });
+  // socket.io keeps each session's first HTTP request (headers, parser state, streams) for as
+  // long as the socket lives; nothing here reads it after admission (no `socket.request`;
+  // `socket.handshake.headers` stays empty), so it is dropped, as socket.io's memory-usage guide
+  // advises (docs/performance.md).
+  io.engine.on('connection', (rawSocket: { request: unknown }) => {
+    rawSocket.request = null;
+  });
+  // engine.io (6.6) also keeps every WebSocket upgrade request through the stand-in response it
+  // hands to middlewares (a 'close' listener on the TCP socket holds it), though it needs it only
+  // until the upgrade is answered (`writeHead`, just before ws takes over): let go of it then.
+  io.engine.use((_request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void) => {
+    const upgrade = response as unknown as { req?: unknown; writeHead?: () => void };
+    if (!(response instanceof ServerResponse) && 'req' in upgrade && typeof upgrade.writeHead === 'function') {
+      const writeHead = upgrade.writeHead.bind(upgrade);
+      upgrade.writeHead = () => {
+        writeHead();
+        upgrade.req = null;
+      };
+    }
+    next();
   });
   const broadcaster = createBroadcaster(io, config, feed, sessions, metrics);
   const heartbeats = startHeartbeats(config.LIVEVIEW_HEARTBEAT_INTERVAL_MS, broadcaster.heartbeat);

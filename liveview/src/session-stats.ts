@@ -12,6 +12,12 @@ export const sessionStartOf = (at: number): number => Math.floor(at / DAY) * DAY
  */
 export class SessionBook {
   private readonly minutes = new Map<string, Map<number, CandleView>>();
+  private changes = 0;
+
+  /** Grows with every change applied: equal versions, equal figures (for the encoded snapshot). */
+  get version(): number {
+    return this.changes;
+  }
 
   /** Takes 1 m candles (others are ignored); returns the companies whose session changed. */
   apply(candles: readonly CandleView[]): string[] {
@@ -29,6 +35,7 @@ export class SessionBook {
       series.set(candle.start, candle);
       changed.add(candle.company);
     }
+    if (changed.size > 0) this.changes++;
     return [...changed];
   }
 

@@ -175,7 +175,6 @@ export class ConfirmedPublisher {
           contentType: 'application/json',
           messageId: message.id,
           timestamp: Math.floor(message.ts / 1000),
-          appId: 'stockmarket-publisher',
         },
         (error) => this.settle(message, generation, error),
       );
