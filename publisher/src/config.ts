@@ -67,7 +67,7 @@ const publisherConfigShape = {
    * Messages in flight and not one confirm for this long: the node is given up and the publisher
    * moves to the next one, republishing what was unconfirmed (the consumer drops duplicates).
    */
-  PUBLISHER_CONFIRM_TIMEOUT_MS: envInt(15_000, 1_000, 600_000),
+  PUBLISHER_CONFIRM_TIMEOUT_MS: envInt(5_000, 1_000, 600_000),
   PUBLISHER_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
   /**
    * false: declare the company queues non-durable, as the course's original programs do, so they

@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       abandoned = connection;
       metrics.confirmTimeouts.inc();
       session.abandon(
-        `no confirm for ${Math.round(stalledMs)} ms with ${publisher.inFlightCount} in flight (PUBLISHER_CONFIRM_TIMEOUT_MS)`,
+        `no confirm for ${Math.round(stalledMs)} ms with ${publisher.pendingCount} unconfirmed, ${publisher.inFlightCount} of them sent on this channel (PUBLISHER_CONFIRM_TIMEOUT_MS)`,
       );
     }
     metrics.rate.set(confirmations.rate());
