@@ -91,6 +91,10 @@ func TestPasswordsAreGeneratedOnInstall(t *testing.T) {
 	checkURL("consumer", "RABBITMQ_URL", "consumer", "rabbitmq-consumer-password")
 	checkURL("consumer", "MONGODB_URL", "consumer", "mongodb-consumer-password")
 	checkURL("liveview", "MONGODB_URL", "liveview", "mongodb-liveview-password")
+	// The consumer's leases fence themselves within one AMQP heartbeat (docs/consumer.md): 10 s, as in compose.
+	if consumerURL, _ := url.Parse(secretData(t, first, ReleaseName+"-stockmarket-consumer")["RABBITMQ_URL"]); consumerURL.Query().Get("heartbeat") != "10" {
+		t.Errorf("consumer RABBITMQ_URL has no 10 s heartbeat: %s", consumerURL.RawQuery)
+	}
 	mongoURL := secretData(t, first, ReleaseName+"-stockmarket-consumer")["MONGODB_URL"]
 	srvHost := ReleaseName + "-stockmarket-mongodb." + Namespace + ".svc.cluster.local"
 	if !strings.HasPrefix(mongoURL, "mongodb+srv://") || !strings.Contains(mongoURL, "@"+srvHost+"/stockmarket?") ||

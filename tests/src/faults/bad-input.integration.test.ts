@@ -573,13 +573,18 @@ test('no secret in any log, also when a service is given a wrong password', asyn
     { label: 'publisher-debug' },
   );
   extraServices.push(publisher);
-  await waitFor(
+  // The consumer reaches for the broker once its database answers; whatever holds it up is named
+  // in the failure (its own output), and an exit fails at once instead of at the deadline.
+  const outcome = await waitFor(
     'the refused consumer to log its retry',
-    () => refused.process.output.includes('RabbitMQ unavailable'),
-    {
-      timeoutMs: 30_000,
+    () => {
+      if (refused.process.output.includes('RabbitMQ unavailable')) return 'retrying';
+      if (!refused.process.running) return 'exited';
+      throw new Error(`its output so far:\n${refused.process.output.slice(-3_000)}`);
     },
+    { timeoutMs: 60_000 },
   );
+  assert.equal(outcome, 'retrying', `the consumer exited:\n${refused.process.output.slice(-3_000)}`);
   await refused.stop();
   await publisher.stop();
   const services = [...stack.consumers, ...stack.liveviews, ...extraServices];
