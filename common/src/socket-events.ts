@@ -55,6 +55,11 @@ export interface UpdateMessage {
   sentAt?: number;
   /** Session figures of the companies whose session changed in this tick. */
   sessions?: SessionStats[];
+  /**
+   * The replica's heartbeat, carried by the update: while updates flow at least once per
+   * heartbeat interval, the replica sends no separate `heartbeat` message.
+   */
+  heartbeat?: HeartbeatMessage;
 }
 
 /**

@@ -60,6 +60,8 @@ socket.on('snapshot', (message: SnapshotMessage) => {
   status.render();
 });
 socket.on('update', (message: UpdateMessage) => {
+  // An update carries the replica's heartbeat; it sends no separate one while updates flow.
+  if (message.heartbeat) status.heartbeat(message.heartbeat);
   if (mergeSessions(message.sessions)) chart.renderSessionLine();
   mergeCandles(message.candles);
   const received = Date.now();

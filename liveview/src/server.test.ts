@@ -174,6 +174,57 @@ test('heartbeats: one right after the snapshot, then every interval while nothin
   }
 });
 
+test('while updates flow they carry the heartbeat and no separate one is sent; it resumes when they stop', async () => {
+  const interval = config.LIVEVIEW_HEARTBEAT_INTERVAL_MS;
+  const socket = connect(base, { transports: ['websocket'], reconnection: false, forceNew: true });
+  let publisher: NodeJS.Timeout | undefined;
+  try {
+    const beats: HeartbeatMessage[] = [];
+    const updates: UpdateMessage[] = [];
+    socket.on('update', (update) => updates.push(update));
+    // The connect heartbeat (right after the snapshot), then updates every third of an interval
+    // for three intervals.
+    await new Promise<void>((resolve) =>
+      socket.on('heartbeat', (beat) => {
+        beats.push(beat);
+        resolve();
+      }),
+    );
+    const beatsBefore = beats.length;
+    let tick = 0;
+    publisher = setInterval(() => {
+      tick++;
+      server.publish({
+        candles: [],
+        stocks: feed.state.applyStocks([{ company: 'MSFT', avgPrice: tick, lastTradeAt: 1_800_000_000_000 + tick }]),
+      });
+    }, interval / 3);
+    const flowing = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, interval * 3));
+    clearInterval(publisher);
+    publisher = undefined;
+    const stopped = Date.now();
+    assert.ok(updates.length >= 6, `${updates.length} updates in three intervals`);
+    for (const update of updates) {
+      assert.equal(update.heartbeat?.replica, 'unit-1');
+      assert.equal(update.heartbeat?.intervalMs, interval);
+    }
+    // At most one separate heartbeat may have been due before the first update went out.
+    const separate = beats.slice(beatsBefore).filter((beat) => beat.sentAt > flowing + interval / 2);
+    assert.deepEqual(separate, [], 'no separate heartbeat while updates carry it');
+    // Updates stop: a separate heartbeat again within one interval of the last carried one.
+    const resumed = await new Promise<HeartbeatMessage>((resolve) => socket.once('heartbeat', resolve));
+    const lastCarried = updates.at(-1)?.heartbeat?.sentAt ?? stopped;
+    assert.ok(
+      resumed.sentAt - lastCarried <= interval + 100,
+      `heartbeat ${resumed.sentAt - lastCarried} ms after the last update`,
+    );
+  } finally {
+    if (publisher) clearInterval(publisher);
+    socket.close();
+  }
+});
+
 test('a changed 1 m candle carries its session figures in the update and in the next snapshot', async () => {
   const socket = connect(base, { transports: ['websocket'], reconnection: false, forceNew: true });
   try {

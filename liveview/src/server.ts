@@ -68,7 +68,7 @@ export function createLiveviewServer(
     next();
   });
   const broadcaster = createBroadcaster(io, config, feed, sessions, metrics);
-  const heartbeats = startHeartbeats(config.LIVEVIEW_HEARTBEAT_INTERVAL_MS, broadcaster.heartbeat);
+  const heartbeats = startHeartbeats(config.LIVEVIEW_HEARTBEAT_INTERVAL_MS / 4, broadcaster.heartbeat);
   return {
     ...broadcaster,
     http,
