@@ -134,8 +134,10 @@ async function main(): Promise<void> {
   }, 10_000);
 
   shutdown.onStop(async () => {
-    await loop.stop();
+    // Counted when the signal came (this step runs first): while the loop's last turn ends,
+    // confirms keep arriving and may settle every trade in flight.
     const inFlightAtStop = publisher.pendingCount;
+    await loop.stop();
     const drained = await publisher.drain(config.PUBLISHER_DRAIN_TIMEOUT_MS);
     confirmations.flushIds();
     // The final report: every trade generated is either confirmed or listed here by id.
