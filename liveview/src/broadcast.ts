@@ -14,14 +14,20 @@ import { heartbeatMessage } from './heartbeat.js';
 import type { LiveviewMetrics } from './metrics.js';
 import type { SessionBook } from './session-stats.js';
 
+/**
+ * The heartbeat timer ticks this many times per interval; a separate heartbeat goes out once all
+ * but one tick have passed since the last beat, so two beats are never more than an interval apart.
+ */
+export const HEARTBEAT_CHECKS_PER_INTERVAL = 4;
+
 export interface Broadcaster {
   /** Pushes one tick's changes to every client of this replica, in one emit. */
   publish(change: FeedChange): void;
   /** Tells every client that the data turned stale or fresh again. */
   publishFreshness(fresh: boolean): void;
   /**
-   * Called four times per heartbeat interval: one heartbeat to every client, unless an update
-   * carried one within the last three quarters of the interval.
+   * Called HEARTBEAT_CHECKS_PER_INTERVAL times per interval: one heartbeat to every client, unless
+   * a beat (an update's) went out within the last interval less one check.
    */
   heartbeat(): void;
 }
@@ -96,9 +102,8 @@ export function createBroadcaster(
     heartbeat: () => {
       const count = clients();
       if (count === 0) return;
-      // Checked every quarter interval, sent once three quarters have passed since the last beat:
-      // the gap between two beats stays under one interval, as with a plain timer.
-      if (Date.now() - lastBeatAt < config.LIVEVIEW_HEARTBEAT_INTERVAL_MS * 0.75) return;
+      const interval = config.LIVEVIEW_HEARTBEAT_INTERVAL_MS;
+      if (Date.now() - lastBeatAt < interval - interval / HEARTBEAT_CHECKS_PER_INTERVAL) return;
       io.emit('heartbeat', beat());
       metrics.heartbeats.inc();
       metrics.pushed.inc({ type: 'heartbeat' }, count);

@@ -3,7 +3,7 @@ import type { ClientToServerEvents, Logger, ServerToClientEvents } from '@stockm
 import type { Registry } from 'prom-client';
 import { Server as SocketServer } from 'socket.io';
 import { admission } from './admission.js';
-import { type Broadcaster, createBroadcaster } from './broadcast.js';
+import { type Broadcaster, createBroadcaster, HEARTBEAT_CHECKS_PER_INTERVAL } from './broadcast.js';
 import type { LiveviewConfig } from './config.js';
 import type { FeedView } from './feed-view.js';
 import { startHeartbeats } from './heartbeat.js';
@@ -68,7 +68,10 @@ export function createLiveviewServer(
     next();
   });
   const broadcaster = createBroadcaster(io, config, feed, sessions, metrics);
-  const heartbeats = startHeartbeats(config.LIVEVIEW_HEARTBEAT_INTERVAL_MS / 4, broadcaster.heartbeat);
+  const heartbeats = startHeartbeats(
+    config.LIVEVIEW_HEARTBEAT_INTERVAL_MS / HEARTBEAT_CHECKS_PER_INTERVAL,
+    broadcaster.heartbeat,
+  );
   return {
     ...broadcaster,
     http,
