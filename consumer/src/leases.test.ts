@@ -1,28 +1,89 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { delay } from '@stockmarket/common';
-import { LeaseRenewal, LeaseTerm, leaseQueueName, leasesToTry } from './leases.js';
+import { LeaseRenewal, LeaseRounds, LeaseTerm, leaseQueueName, roundsBeforeTrying } from './leases.js';
 
 const companies = ['AAPL', 'MSFT', 'TSLA', 'NVDA'];
 
-test('below the soft cap a replica tries every free company', () => {
-  assert.deepEqual(leasesToTry(companies, new Set(), new Map(), 1000), companies);
-  assert.deepEqual(leasesToTry(companies, new Set(['MSFT']), new Map(), 1000), ['AAPL', 'TSLA', 'NVDA']);
+/** Exclusive lease queues as the broker keeps them: one owner each, freed when the owner dies. */
+class FakeBroker {
+  readonly owners = new Map<string, string>();
+
+  replica(name: string, softCap: number) {
+    const rounds = new LeaseRounds(companies, softCap);
+    const round = () =>
+      rounds.claim(
+        async (company) => {
+          const owner = this.owners.get(company);
+          if (owner !== undefined && owner !== name) return false;
+          this.owners.set(company, name);
+          return true;
+        },
+        () => true,
+        async () => {},
+      );
+    return { name, rounds, round };
+  }
+
+  die(name: string) {
+    for (const [company, owner] of this.owners) if (owner === name) this.owners.delete(company);
+  }
+}
+
+const held = (replicas: { rounds: LeaseRounds }[]) => replicas.map((replica) => replica.rounds.count);
+
+test('below the soft cap a replica takes every free company', async () => {
+  const broker = new FakeBroker();
+  const alone = broker.replica('a', 1000);
+  await alone.round();
+  assert.deepEqual(alone.rounds.companiesHeld, companies);
 });
 
-test('the soft cap stops a replica from taking companies another replica would take', () => {
-  assert.deepEqual(leasesToTry(companies, new Set(), new Map(), 2), ['AAPL', 'MSFT']);
-  assert.deepEqual(leasesToTry(companies, new Set(['AAPL', 'MSFT']), new Map(), 2), []);
+test('replicas starting together spread the companies: one refused moves on to the next free one', async () => {
+  const broker = new FakeBroker();
+  const replicas = ['a', 'b', 'c', 'd'].map((name) => broker.replica(name, 1));
+  // One round each, in any order: every replica below its cap ends with one company.
+  for (const replica of replicas.reverse()) await replica.round();
+  assert.deepEqual(held(replicas), [1, 1, 1, 1]);
+  assert.equal(new Set(broker.owners.values()).size, 4);
 });
 
-test('at the cap, a company left free for the patience rounds (an orphan) is taken anyway', () => {
-  const held = new Set(['AAPL', 'MSFT']);
-  const freeRounds = new Map([
-    ['TSLA', 3],
-    ['NVDA', 2],
-  ]);
-  assert.deepEqual(leasesToTry(companies, held, freeRounds, 2), ['TSLA']);
-  assert.deepEqual(leasesToTry(companies, held, freeRounds, 2, 2), ['TSLA', 'NVDA']);
+test('at the cap a replica leaves an orphan to one below its cap (restarted or standby)', async () => {
+  const broker = new FakeBroker();
+  const replicas = ['a', 'b', 'c', 'd'].map((name) => broker.replica(name, 1));
+  for (const replica of replicas) await replica.round();
+  broker.die('a');
+  // The busy replicas go first, twice: they leave the orphan alone for their patience.
+  for (let round = 0; round < 2; round++) for (const replica of replicas.slice(1)) await replica.round();
+  assert.equal(broker.owners.size, companies.length - 1, 'the busy replicas wait');
+  const restarted = broker.replica('a', 1);
+  await restarted.round();
+  assert.equal(restarted.rounds.count, 1, 'the restarted replica takes it back at once');
+  assert.deepEqual(held(replicas.slice(1)), [1, 1, 1]);
+});
+
+test('with no replica below its cap, the orphans go to the least loaded busy replicas', async () => {
+  assert.equal(roundsBeforeTrying(0, 1), 0);
+  assert.equal(roundsBeforeTrying(1, 1), 3);
+  assert.equal(roundsBeforeTrying(2, 1), 6, 'every lease beyond the cap makes a replica wait longer');
+  const broker = new FakeBroker();
+  const replicas = ['a', 'b', 'c', 'd'].map((name) => broker.replica(name, 1));
+  for (const replica of replicas) await replica.round();
+  broker.die('a');
+  broker.die('b');
+  const [, , c, d] = replicas as [
+    unknown,
+    unknown,
+    ReturnType<FakeBroker['replica']>,
+    ReturnType<FakeBroker['replica']>,
+  ];
+  // Each survivor holds one; the two orphans end up one each, not both on the first to look.
+  for (let round = 0; round < 12; round++) {
+    await c.round();
+    await d.round();
+  }
+  assert.deepEqual(held([c, d]), [2, 2]);
+  assert.equal(broker.owners.size, companies.length, 'no company left unwritten');
 });
 
 test('lease queue names fit the consumer user permissions (stockmarket.lease.<TICKER>)', () => {

@@ -9,7 +9,7 @@ export const leaseQueueName = (company: string) => `stockmarket.lease.${company}
  * connection only, and the broker deletes it when that connection dies (crash, kill -9, network
  * loss), so a standby replica takes over without any clock or heartbeat of ours.
  */
-async function tryAcquireLease(connection: ChannelModel, company: string): Promise<boolean> {
+export async function tryAcquireLease(connection: ChannelModel, company: string): Promise<boolean> {
   const refused = await onThrowawayChannel(connection, (channel) =>
     channel.assertQueue(leaseQueueName(company), { exclusive: true, durable: false, autoDelete: false, arguments: {} }),
   );
@@ -20,27 +20,14 @@ async function tryAcquireLease(connection: ChannelModel, company: string): Promi
 }
 
 /**
- * Which free companies to try next. Below the soft cap a replica takes any free lease; at or
- * above it, only leases that stayed free for `patienceRounds` rounds (orphans nobody else took),
- * so several replicas spread the companies between them and one alone still takes them all.
+ * How many rounds a company must have stayed free before a replica holding `held` leases tries
+ * it. Below the soft cap: none, it tries at once. At or above it the company is an orphan that no
+ * replica below its cap took, and the patience grows with every lease held beyond the cap, so
+ * that among busy replicas the least loaded one reaches it first. A replica below its cap (a
+ * standby, or a holder restarted after a crash) takes an orphan at once, before any busy one.
  */
-export function leasesToTry(
-  companies: readonly string[],
-  held: ReadonlySet<string>,
-  freeRounds: ReadonlyMap<string, number>,
-  softCap: number,
-  patienceRounds = 3,
-): string[] {
-  const wanted: string[] = [];
-  let count = held.size;
-  for (const company of companies) {
-    if (held.has(company)) continue;
-    if (count < softCap || (freeRounds.get(company) ?? 0) >= patienceRounds) {
-      wanted.push(company);
-      count++;
-    }
-  }
-  return wanted;
+export function roundsBeforeTrying(held: number, softCap: number, patienceRounds = 3): number {
+  return held < softCap ? 0 : patienceRounds * (held - softCap + 1);
 }
 
 /** The leases one connection holds, and for how many rounds each free one has stayed free. */
@@ -51,6 +38,7 @@ export class LeaseRounds {
   constructor(
     private readonly companies: readonly string[],
     private readonly softCap: number,
+    private readonly patienceRounds = 3,
   ) {}
 
   get count(): number {
@@ -61,21 +49,27 @@ export class LeaseRounds {
     return [...this.held];
   }
 
-  /** One round: tries the free leases `leasesToTry` picks; `onTaken` runs for each one won. */
+  /**
+   * One round over every company not held, in list order. A company is tried when
+   * `roundsBeforeTrying` allows it; one that another replica holds is skipped and the next one
+   * tried (so replicas starting together spread the companies: the second takes the first free
+   * one after the first's), and one not tried counts a round towards being an orphan.
+   * `onTaken` runs for each lease won; `tryAcquire` answers false when another connection holds it.
+   */
   async claim(
-    connection: ChannelModel,
+    tryAcquire: (company: string) => Promise<boolean>,
     stillCurrent: () => boolean,
     onTaken: (company: string) => Promise<void>,
   ): Promise<void> {
-    const candidates = leasesToTry(this.companies, this.held, this.freeRounds, this.softCap);
     for (const company of this.companies) {
       if (this.held.has(company)) continue;
-      if (!candidates.includes(company)) {
-        // Below the cap we would take it at once; count rounds it stays free (an orphan).
-        this.freeRounds.set(company, (this.freeRounds.get(company) ?? 0) + 1);
+      const freeFor = this.freeRounds.get(company) ?? 0;
+      if (freeFor < roundsBeforeTrying(this.held.size, this.softCap, this.patienceRounds)) {
+        this.freeRounds.set(company, freeFor + 1);
         continue;
       }
-      if (!(await tryAcquireLease(connection, company))) {
+      if (!(await tryAcquire(company))) {
+        // Held by another replica: not an orphan; count again from zero.
         this.freeRounds.set(company, 0);
         continue;
       }

@@ -7,7 +7,7 @@ import type { ConsumerConfig } from './config.js';
 import { DatabaseHealth } from './database-health.js';
 import { parkMessage, reasonKind } from './dead-letter.js';
 import { readDelivery } from './delivery.js';
-import { LeaseRenewal, LeaseRounds, LeaseTerm } from './leases.js';
+import { LeaseRenewal, LeaseRounds, LeaseTerm, tryAcquireLease } from './leases.js';
 import type { ConsumerMetrics } from './metrics.js';
 import type { TradeStore } from './store.js';
 
@@ -132,7 +132,7 @@ export class QueueConsumer {
     if (!this.isCurrent(attachment) || this.stopping) return;
     const sentAt = performance.now();
     await attachment.leases.claim(
-      attachment.connection,
+      (company) => tryAcquireLease(attachment.connection, company),
       () => this.isCurrent(attachment),
       async (company) => {
         // The broker granted the lease to a request sent at `sentAt` or later: a renewal too.
