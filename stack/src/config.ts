@@ -24,6 +24,8 @@ export const stackConfig = parseEnv(
       .transform(Number)
       .pipe(z.union([z.literal(1), z.literal(3)]))
       .default(1),
+    /** `npm run drill`: the publisher's total rate while the drills run (trades/s). */
+    DRILL_RATE: envInt(300, 1, 10_000),
     /** `npm run stack`: false runs the compatibility mode of the course's original programs. */
     COMPANY_QUEUES_DURABLE: envBool(true),
     /** Runs the three-node broker cluster's fault rows (tests/src/faults/broker-cluster…); they need root and iptables. */

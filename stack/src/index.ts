@@ -2,6 +2,7 @@ export * from './config.js';
 export * from './ferretdb.js';
 export * from './local-stack.js';
 export * from './nginx.js';
+export * from './partition.js';
 export * from './paths.js';
 export * from './ports.js';
 export * from './proc-stats.js';

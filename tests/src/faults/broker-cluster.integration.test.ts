@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { delay } from '@stockmarket/common';
 import {
   LocalStack,
+  Partition,
   type RabbitMqCluster,
   type RabbitMqServer,
   type ServiceProcess,
@@ -27,7 +28,6 @@ import {
   startTracingPublisher,
   stopPublisher,
 } from './ground-truth.js';
-import { Partition } from './partition.js';
 
 const CONSUMER_ENV = { CONSUMER_PREFETCH: '400', BATCH_SIZE: '200', CONSUMER_FLUSH_INTERVAL_MS: '500' };
 let stack: LocalStack;

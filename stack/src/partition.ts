@@ -4,7 +4,7 @@
 // passes OUTPUT once, so dropping there cuts both directions. Needs root and iptables
 // (scripts/setup.sh installs it); `heal` removes everything and is safe to call twice.
 import { execFileSync } from 'node:child_process';
-import type { RabbitMqServer } from '@stockmarket/stack';
+import type { RabbitMqServer } from './rabbitmq.js';
 
 let chains = 0;
 

@@ -1,0 +1,71 @@
+import { waitFor } from '../wait.js';
+
+/** One company-minute as the liveview's reconciliation API classifies it. */
+export interface ReconciledMinute {
+  readonly company: string;
+  readonly minute: number;
+  readonly status: string;
+  readonly [figure: string]: unknown;
+}
+
+export interface Verdict {
+  readonly ok: boolean;
+  readonly from: number;
+  readonly to: number;
+  readonly counts: Readonly<Record<string, number>>;
+  /** Every minute that is not matched (a break, a partial ledger, or no ledger at all). */
+  readonly notMatched: readonly ReconciledMinute[];
+}
+
+const MINUTE_MS = 60_000;
+
+async function fetchMinutes(baseUrl: string, company: string, from: number, to: number): Promise<ReconciledMinute[]> {
+  const url = `${baseUrl}/api/reconciliation?company=${company}&from=${from}&to=${to}`;
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as { minutes: ReconciledMinute[] };
+  return body.minutes;
+}
+
+/**
+ * The reconciliation verdict over the whole minutes from `from` to `to`: waits until none of them
+ * is pending any more (closed, past the grace period), then counts them by status. Matched only
+ * when every minute of every company matched.
+ */
+export async function waitForVerdict(
+  baseUrl: string,
+  companies: readonly string[],
+  from: number,
+  to: number,
+  timeoutMs = 240_000,
+): Promise<Verdict> {
+  const first = Math.floor(from / MINUTE_MS) * MINUTE_MS;
+  const last = Math.floor(to / MINUTE_MS) * MINUTE_MS;
+  let minutes: ReconciledMinute[] = [];
+  await waitFor(
+    `every minute from ${new Date(first).toISOString()} to ${new Date(last).toISOString()} reconciled (not pending)`,
+    async () => {
+      minutes = (await Promise.all(companies.map((company) => fetchMinutes(baseUrl, company, first, last)))).flat();
+      const expected = companies.length * ((last - first) / MINUTE_MS + 1);
+      return minutes.length >= expected && minutes.every((minute) => minute.status !== 'pending');
+    },
+    { timeoutMs, intervalMs: 2_000 },
+  );
+  const counts: Record<string, number> = {};
+  for (const minute of minutes) counts[minute.status] = (counts[minute.status] ?? 0) + 1;
+  const notMatched = minutes.filter((minute) => minute.status !== 'matched');
+  return { ok: notMatched.length === 0, from: first, to: last, counts, notMatched };
+}
+
+export function formatVerdict(verdict: Verdict): string {
+  const span = `${new Date(verdict.from).toISOString().slice(11, 16)}–${new Date(verdict.to).toISOString().slice(11, 16)} UTC`;
+  const counts = Object.entries(verdict.counts)
+    .map(([status, count]) => `${count} ${status}`)
+    .join(', ');
+  return [
+    `reconciliation ${span}: ${verdict.ok ? 'MATCHED' : 'NOT MATCHED'} (${counts})`,
+    ...verdict.notMatched.map(
+      (minute) => `  ${minute.company} ${new Date(minute.minute).toISOString()}: ${JSON.stringify(minute)}`,
+    ),
+  ].join('\n');
+}
