@@ -141,7 +141,7 @@ func TestHelmLint(t *testing.T) {
 func TestRenderAndDecodeStrictly(t *testing.T) {
 	want := map[string]map[string]int{
 		"defaults": {
-			"Deployment": 3, "StatefulSet": 1, "Job": 1, "Service": 4, "PodDisruptionBudget": 5,
+			"Deployment": 3, "StatefulSet": 1, "Job": 1, "Service": 7, "PodDisruptionBudget": 5,
 			"HorizontalPodAutoscaler": 1, "Ingress": 1, "RabbitmqCluster": 1, "NetworkPolicy": 6,
 			"Secret": 4, "ConfigMap": 2, "ScaledObject": 0, "MongoDBCommunity": 0, "ServiceMonitor": 0,
 		},

@@ -82,6 +82,9 @@ func TestNetworkPoliciesAllowExactlyTheDataFlow(t *testing.T) {
 		"consumer->rabbitmq:5672",
 		"consumer->mongodb:27017",
 		"liveview->mongodb:27017",
+		// Write notices, and the System view reading every replica and broker node.
+		"liveview->rabbitmq:5672,15692",
+		"liveview->publisher:8080", "liveview->consumer:8081", "liveview->liveview:3000",
 		"mongodb->mongodb:27017",
 		"rabbitmq->rabbitmq:*",
 	}

@@ -239,6 +239,46 @@ spec:
       protocol: TCP
 {{- end -}}
 
+{{/*
+A headless Service beside a component's Service: its DNS name resolves to every pod (ready or
+not), the way compose's service name resolves to every replica, so that the liveview's System
+view finds each replica (LIVEVIEW_SYSTEM_DNS). Nothing connects through it.
+*/}}
+{{- define "stockmarket.podsService" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "stockmarket.name" . }}-pods
+  labels:
+    {{- /* Its own component label: a ServiceMonitor selecting the service's Service must not scrape every pod twice. */}}
+    {{- include "stockmarket.labels" (dict "root" .root "component" (printf "%s-pods" .component)) | nindent 4 }}
+spec:
+  clusterIP: None
+  publishNotReadyAddresses: true
+  selector:
+    {{- include "stockmarket.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: {{ .portName }}
+      port: {{ .port }}
+      targetPort: {{ .port }}
+      protocol: TCP
+{{- end -}}
+
+{{/* host:port of a component's pods Service (dict root, component, port). */}}
+{{- define "stockmarket.podsHost" -}}
+{{- printf "%s-pods.%s.svc.%s:%d" (include "stockmarket.name" .) .root.Release.Namespace .root.Values.clusterDomain (int .port) -}}
+{{- end -}}
+
+{{/* rabbitmq_prometheus' per-object page of every broker pod (the operator's <name>-server-N, headless <name>-nodes). */}}
+{{- define "stockmarket.rabbitmqMetricsUrls" -}}
+{{- $name := include "stockmarket.rabbitmqName" . -}}
+{{- $urls := list -}}
+{{- range $i := until (int .Values.rabbitmq.replicas) -}}
+{{- $urls = append $urls (printf "http://%s-server-%d.%s-nodes.%s.svc.%s:15692/metrics/per-object" $name $i $name $.Release.Namespace $.Values.clusterDomain) -}}
+{{- end -}}
+{{- join "," $urls -}}
+{{- end -}}
+
 {{/* A PodDisruptionBudget for a component (dict root, component, pdb). */}}
 {{- define "stockmarket.pdb" -}}
 apiVersion: policy/v1
