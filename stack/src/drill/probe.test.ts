@@ -42,6 +42,13 @@ test('a move to another replica is detected even when prices stay fresh; failed 
   assert.deepEqual([timeline.replicaBefore, timeline.replicaAfter, timeline.failedRequests], ['a', 'b', 1]);
 });
 
+test('a request sent before the fault and answered after it by another replica counts as after', () => {
+  const samples = [fresh(1_000, 'a'), { ...fresh(1_090, 'b'), answeredAt: 1_400 }, fresh(1_500, 'b')];
+  const timeline = timelineOf(samples, 1_100, companies, 2_000);
+  assert.equal(timeline.replicaBefore, 'a');
+  assert.equal(timeline.detectedMs, 1_400 - 1_100, 'detected when the moved request was answered');
+});
+
 test('a fault the page never noticed has no detection and no recovery', () => {
   const timeline = timelineOf([fresh(1_000), fresh(2_000), fresh(3_000)], 1_500, companies, 2_000);
   assert.equal(timeline.detectedMs, undefined);

@@ -5,7 +5,10 @@
  * detection and recovery off these samples; nothing here knows what the fault is.
  */
 export interface ProbeSample {
+  /** When the request was sent. */
   readonly at: number;
+  /** When its answer (or failure) came: a request in flight at the fault may be answered by another replica. */
+  readonly answeredAt?: number;
   /** The replica that answered, or undefined when the request failed. */
   readonly replica?: string;
   readonly error?: string;
@@ -60,15 +63,15 @@ export class PageProbe {
       const setCookie = response.headers.get('set-cookie');
       if (setCookie && !this.cookie) this.cookie = setCookie.split(';')[0];
       if (!response.ok) {
-        this.samples.push({ at, error: `HTTP ${response.status}`, lastTradeAt: {} });
+        this.samples.push({ at, answeredAt: Date.now(), error: `HTTP ${response.status}`, lastTradeAt: {} });
         return;
       }
       const body = (await response.json()) as StocksAnswer;
       const lastTradeAt: Record<string, number> = {};
       for (const stock of body.stocks) if (stock.lastTradeAt) lastTradeAt[stock.company] = stock.lastTradeAt;
-      this.samples.push({ at, replica: body.replica, lastTradeAt });
+      this.samples.push({ at, answeredAt: Date.now(), replica: body.replica, lastTradeAt });
     } catch (error) {
-      this.samples.push({ at, error: (error as Error).message, lastTradeAt: {} });
+      this.samples.push({ at, answeredAt: Date.now(), error: (error as Error).message, lastTradeAt: {} });
     }
   }
 }
@@ -104,8 +107,10 @@ export function timelineOf(
   companies: readonly string[],
   staleAfterMs: number,
 ): Timeline {
-  const before = samples.filter((sample) => sample.at < faultAt && sample.replica !== undefined).at(-1);
-  const after = samples.filter((sample) => sample.at >= faultAt);
+  // Answered before the fault: a request sent just before it and answered after belongs to the fault.
+  const answered = (sample: ProbeSample) => sample.answeredAt ?? sample.at;
+  const before = samples.filter((sample) => answered(sample) < faultAt && sample.replica !== undefined).at(-1);
+  const after = samples.filter((sample) => answered(sample) >= faultAt);
   let detectedMs: number | undefined;
   let recoveredMs: number | undefined;
   let worstStalenessMs = 0;
@@ -114,10 +119,10 @@ export function timelineOf(
     if (Number.isFinite(stale)) worstStalenessMs = Math.max(worstStalenessMs, stale);
     const bad = stale > staleAfterMs || (before?.replica !== undefined && sample.replica !== before.replica);
     if (detectedMs === undefined) {
-      if (bad) detectedMs = sample.at - faultAt;
+      if (bad) detectedMs = answered(sample) - faultAt;
       continue;
     }
-    if (recoveredMs === undefined && stale <= staleAfterMs) recoveredMs = sample.at - faultAt;
+    if (recoveredMs === undefined && stale <= staleAfterMs) recoveredMs = answered(sample) - faultAt;
   }
   const last = after.filter((sample) => sample.replica !== undefined).at(-1);
   return {
