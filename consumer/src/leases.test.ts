@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { delay } from '@stockmarket/common';
-import { LeaseRenewal, LeaseRounds, LeaseTerm, leaseQueueName, roundsBeforeTrying } from './leases.js';
+import { LeaseRenewal, LeaseRounds, LeaseTerm, leaseQueueName, patienceRounds, roundsBeforeTrying } from './leases.js';
 
 const companies = ['AAPL', 'MSFT', 'TSLA', 'NVDA'];
 
@@ -60,6 +60,12 @@ test('at the cap a replica leaves an orphan to one below its cap (restarted or s
   await restarted.round();
   assert.equal(restarted.rounds.count, 1, 'the restarted replica takes it back at once');
   assert.deepEqual(held(replicas.slice(1)), [1, 1, 1]);
+});
+
+test('a busy replica waits one longest reconnect backoff plus 2 s, in lease rounds', () => {
+  assert.equal(patienceRounds(1_000), 12);
+  assert.equal(patienceRounds(200), 60);
+  assert.equal(patienceRounds(1_000, 3_000), 5);
 });
 
 test('with no replica below its cap, the orphans go to the least loaded busy replicas', async () => {

@@ -7,7 +7,7 @@ import type { ConsumerConfig } from './config.js';
 import { DatabaseHealth } from './database-health.js';
 import { parkMessage, reasonKind } from './dead-letter.js';
 import { readDelivery } from './delivery.js';
-import { LeaseRenewal, LeaseRounds, LeaseTerm, tryAcquireLease } from './leases.js';
+import { LeaseRenewal, LeaseRounds, LeaseTerm, patienceRounds, tryAcquireLease } from './leases.js';
 import type { ConsumerMetrics } from './metrics.js';
 import type { TradeStore } from './store.js';
 
@@ -91,7 +91,11 @@ export class QueueConsumer {
       connection,
       channel,
       deadLetters,
-      leases: new LeaseRounds(this.config.QUEUES, this.config.CONSUMER_MAX_LEASES),
+      leases: new LeaseRounds(
+        this.config.QUEUES,
+        this.config.CONSUMER_MAX_LEASES,
+        patienceRounds(this.config.CONSUMER_LEASE_RETRY_MS),
+      ),
       consumerTags: new Map(),
       term: new LeaseTerm(negotiatedHeartbeat(connection)),
       writableAt: new Map(),

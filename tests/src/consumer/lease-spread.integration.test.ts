@@ -49,7 +49,7 @@ async function waitForSpread(what: string, of: readonly ServiceProcess[], expect
         last = await spread(of);
         return JSON.stringify(last) === JSON.stringify(expected);
       },
-      { timeoutMs: 20_000, intervalMs: 100 },
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
   } catch (error) {
     throw new Error(`${(error as Error).message} (held at the deadline: ${JSON.stringify(last)})`);
