@@ -7,7 +7,7 @@ set -eu
 # The CLI reads the cookie from $HOME/.erlang.cookie.
 export HOME=/cookie
 for node in rabbit@rabbitmq1 rabbit@rabbitmq2 rabbit@rabbitmq3; do
-  rabbitmq-diagnostics -q -n "$node" await_startup
+  rabbitmqctl -q -n "$node" await_startup
 done
 for node in rabbit@rabbitmq1 rabbit@rabbitmq2 rabbit@rabbitmq3; do
   rabbitmq-queues -q -n rabbit@rabbitmq1 grow "$node" all --vhost-pattern '^stockmarket$'

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests and `npm run stack` need, from a fresh clone on Debian:
 # Debian packages (when root), the npm dependencies, FerretDB v1.24.2 built from the Go module
-# proxy into .cache/ (git-ignored, reused), and the deployment checker (deploy/compose-check, Go).
+# proxy into .cache/ (git-ignored, reused), the deployment checker (deploy/compose-check, Go), and
+# the compose suite's Docker engine, Docker Compose and stand-in images (cached).
 # Stops with a message naming what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,4 +83,19 @@ fi
 
 # 4. The deployment checker: compose-go v2, BuildKit's Dockerfile linter, moby/patternmatcher.
 bash scripts/compose-check.sh build || fail "could not build deploy/compose-check with $(go version)"
+
+# 5. The compose suite (tests/src/compose/): Debian's docker.io, Docker Compose built from the Go
+#    module proxy, and the stand-in images (scripts/stand-in-images.sh), all cached in
+#    $CACHE_DIR; the engine runs only while the images are checked or built, and again during the
+#    test. STOCKMARKET_COMPOSE_TESTS=false skips it all.
+if [ "${STOCKMARKET_COMPOSE_TESTS:-true}" != false ]; then
+  [ "$(id -u)" -eq 0 ] || fail "the compose suite needs root (dockerd); or set STOCKMARKET_COMPOSE_TESTS=false"
+  bash scripts/docker-engine.sh install || fail "could not install the Docker engine or build Docker Compose"
+  bash scripts/docker-engine.sh start || fail "dockerd did not start"
+  if ! FERRETDB_BIN=$FERRETDB_BIN bash scripts/stand-in-images.sh; then
+    bash scripts/docker-engine.sh stop
+    fail "could not build the stand-in images"
+  fi
+  bash scripts/docker-engine.sh stop
+fi
 echo "setup: ready (FerretDB at $FERRETDB_BIN)"

@@ -15,7 +15,7 @@ import (
 func mutated(t *testing.T, file, old, replacement string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"docker-compose.yml", ".env", "Dockerfile", ".dockerignore"} {
+	for _, name := range []string{"docker-compose.yml", ".env", ".dockerignore"} {
 		dt, err := os.ReadFile(filepath.Join(repo, name))
 		if err != nil {
 			t.Fatal(err)
@@ -92,8 +92,15 @@ func TestBreakComposeUnknownDependency(t *testing.T) {
 }
 
 func TestBreakDockerfile(t *testing.T) {
-	dir := mutated(t, "Dockerfile", `CMD ["node", "dist/main.js"]`, "CMD node dist/main.js")
-	problems, err := LintDockerfile(context.Background(), filepath.Join(dir, "Dockerfile"), "")
+	dt, err := os.ReadFile(filepath.Join(repo, "publisher", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(broken, []byte(strings.Replace(string(dt), `CMD ["node", "dist/main.js"]`, "CMD node dist/main.js", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := LintDockerfile(context.Background(), broken, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +111,7 @@ func TestBreakDockerfile(t *testing.T) {
 }
 
 func TestBreakDockerignore(t *testing.T) {
-	problems, err := ContextProblemsWith(repo, dockerfile, []string{"**/node_modules", "common"})
+	problems, err := ContextProblemsWith(repo, dockerfiles["publisher"], []string{"**/node_modules", "common"})
 	if err != nil {
 		t.Fatal(err)
 	}

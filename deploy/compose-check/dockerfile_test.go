@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -11,58 +12,85 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
-var dockerfile = filepath.Join(repo, "Dockerfile")
+// Each service's own Dockerfile, built with the repository root as context.
+var dockerfiles = map[string]string{
+	"publisher": filepath.Join(repo, "publisher", "Dockerfile"),
+	"consumer":  filepath.Join(repo, "consumer", "Dockerfile"),
+	"liveview":  filepath.Join(repo, "liveview", "Dockerfile"),
+}
 
 // The file asks BuildKit for every rule, experimental ones included, and to fail the build on
 // any warning: `docker build` itself then enforces what this test checks.
 func TestDockerfileTurnsEveryRuleOn(t *testing.T) {
-	directive, err := CheckDirective(dockerfile)
-	if err != nil {
-		t.Fatal(err)
+	for name, dockerfile := range dockerfiles {
+		directive, err := CheckDirective(dockerfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if directive != "error=true;experimental=all" {
+			t.Errorf("%s: # check=%s, want error=true;experimental=all (and nothing skipped)", name, directive)
+		}
 	}
-	if directive != "error=true;experimental=all" {
-		t.Errorf("# check=%s, want error=true;experimental=all (and nothing skipped)", directive)
+}
+
+// With check=error=true, a floating frontend (`docker/dockerfile:1`) brings each new lint rule
+// the day it is released and fails a build that passed the day before: an exact version, the
+// same in every Dockerfile.
+func TestDockerfileFrontendIsPinned(t *testing.T) {
+	pinned := regexp.MustCompile(`^docker/dockerfile:\d+\.\d+\.\d+$`)
+	var first string
+	for name, dockerfile := range dockerfiles {
+		dt, err := os.ReadFile(dockerfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		syntax, _, _, _ := parser.ParseDirective("syntax", dt)
+		if !pinned.MatchString(syntax) {
+			t.Errorf("%s: # syntax=%s, want docker/dockerfile:MAJOR.MINOR.PATCH", name, syntax)
+		}
+		if first == "" {
+			first = syntax
+		} else if syntax != first {
+			t.Errorf("%s: # syntax=%s, another Dockerfile names %s", name, syntax, first)
+		}
 	}
 }
 
 func TestDockerfileLintsClean(t *testing.T) {
-	for _, target := range []string{"", "publisher", "consumer", "liveview"} {
-		problems, err := LintDockerfile(context.Background(), dockerfile, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, problem := range problems {
-			t.Errorf("target %q: %s", target, problem)
+	for name, dockerfile := range dockerfiles {
+		for _, target := range []string{"", name} {
+			problems, err := LintDockerfile(context.Background(), dockerfile, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, problem := range problems {
+				t.Errorf("%s, target %q: %s", name, target, problem)
+			}
 		}
 	}
 }
 
-// Each service's target: production dependencies only, non-root, node directly, its port.
+// Each service's image (the last stage): production dependencies only, non-root, node directly,
+// its port.
 func TestDockerfileTargets(t *testing.T) {
-	f, err := os.Open(dockerfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ast, err := parser.Parse(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stages, _, err := instructions.Parse(ast.AST, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ports := map[string]string{"publisher": "8080", "consumer": "8081", "liveview": "3000"}
 	for name, port := range ports {
-		var stage *instructions.Stage
-		for i := range stages {
-			if stages[i].Name == name {
-				stage = &stages[i]
-			}
+		f, err := os.Open(dockerfiles[name])
+		if err != nil {
+			t.Fatal(err)
 		}
-		if stage == nil {
-			t.Errorf("no target %s", name)
-			continue
+		ast, err := parser.Parse(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stages, _, err := instructions.Parse(ast.AST, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stage := stages[len(stages)-1]
+		if stage.Name != name {
+			t.Errorf("%s/Dockerfile: the last stage is %q, want %s", name, stage.Name, name)
 		}
 		var lines []string
 		for _, c := range stage.Commands {
@@ -77,11 +105,11 @@ func TestDockerfileTargets(t *testing.T) {
 			`CMD ["node", "dist/main.js"]`,
 		} {
 			if !strings.Contains(text, want) {
-				t.Errorf("target %s lacks %q:\n%s", name, want, text)
+				t.Errorf("%s/Dockerfile lacks %q:\n%s", name, want, text)
 			}
 		}
 		if last := lines[len(lines)-1]; !strings.HasPrefix(last, "CMD") {
-			t.Errorf("target %s ends with %q, want CMD", name, last)
+			t.Errorf("%s/Dockerfile ends with %q, want CMD", name, last)
 		}
 	}
 }
@@ -89,14 +117,16 @@ func TestDockerfileTargets(t *testing.T) {
 // Every COPY source is in the build context and not excluded by .dockerignore; secrets and
 // build output are not sent.
 func TestBuildContext(t *testing.T) {
-	problems, err := ContextProblems(repo, dockerfile)
-	if err != nil {
-		t.Fatal(err)
+	for _, dockerfile := range dockerfiles {
+		problems, err := ContextProblems(repo, dockerfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, problem := range problems {
+			t.Error(problem)
+		}
 	}
-	for _, problem := range problems {
-		t.Error(problem)
-	}
-	for _, path := range []string{".env", ".git", "node_modules", "common/node_modules", "common/dist", ".cache", "deploy/compose-check/go.mod"} {
+	for _, path := range []string{".env", ".git", "node_modules", "common/node_modules", "common/dist", ".cache", "deploy/compose-check/go.mod", "publisher/Dockerfile"} {
 		sent, err := Sent(repo, path)
 		if err != nil {
 			t.Fatal(err)
@@ -107,23 +137,26 @@ func TestBuildContext(t *testing.T) {
 	}
 }
 
-// One Node image for the whole suite: the Dockerfile's base is the one-shot's image.
+// One Node image for the whole suite: every Dockerfile's base is the one-shot's image.
 func TestDockerfileNodeImageMatchesCompose(t *testing.T) {
-	dt, err := os.ReadFile(dockerfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var base string
-	for _, line := range strings.Split(string(dt), "\n") {
-		if value, ok := strings.CutPrefix(line, "ARG NODE_IMAGE="); ok {
-			base = value
-		}
-	}
 	p, err := LoadProject(context.Background(), repo, LoadOptions{EnvFile: filepath.Join(repo, ".env")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := p.Services["rabbitmq-definitions"].Image; base != want {
-		t.Errorf("Dockerfile NODE_IMAGE %q, rabbitmq-definitions runs %q", base, want)
+	want := p.Services["rabbitmq-definitions"].Image
+	for name, dockerfile := range dockerfiles {
+		dt, err := os.ReadFile(dockerfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var base string
+		for _, line := range strings.Split(string(dt), "\n") {
+			if value, ok := strings.CutPrefix(line, "ARG NODE_IMAGE="); ok {
+				base = value
+			}
+		}
+		if base != want {
+			t.Errorf("%s/Dockerfile NODE_IMAGE %q, rabbitmq-definitions runs %q", name, base, want)
+		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 // mongo-init/keyfile.sh fails with "set: Illegal option -". Git must check every text file out
 // with LF; git itself answers which attributes apply.
 func TestScriptsAreCheckedOutWithLF(t *testing.T) {
-	for _, path := range []string{"mongo-init/keyfile.sh", "rabbitmq/cookie.sh", "rabbitmq/cluster-init.sh", "rabbitmq/cluster.conf", "mongo-init/init.js", "rabbitmq/rabbitmq.conf", "nginx/nginx.conf", "docker-compose.yml", ".env", "Dockerfile"} {
+	for _, path := range []string{"mongo-init/keyfile.sh", "rabbitmq/cookie.sh", "rabbitmq/cluster-init.sh", "rabbitmq/cluster.conf", "mongo-init/init.js", "rabbitmq/rabbitmq.conf", "nginx/nginx.conf", "docker-compose.yml", ".env", "publisher/Dockerfile", "consumer/Dockerfile", "liveview/Dockerfile"} {
 		out, err := exec.Command("git", "-C", repo, "check-attr", "eol", "--", path).Output()
 		if err != nil {
 			t.Fatalf("git check-attr: %v", err)

@@ -159,7 +159,7 @@ var Checks = []Check{
 		}
 		return problems
 	}},
-	{"our images are built here, never pulled (pull_policy: build), from one Dockerfile's targets", func(p *types.Project, repo string) []string {
+	{"our images are built here, never pulled (pull_policy: build), each from its own Dockerfile", func(p *types.Project, repo string) []string {
 		var problems []string
 		for name, s := range p.Services {
 			if s.Build == nil {
@@ -174,8 +174,10 @@ var Checks = []Check{
 			if s.Image != "stockmarket/"+name+":dev" {
 				problems = append(problems, fmt.Sprintf("%s: image %q", name, s.Image))
 			}
-			if s.Build.Context != repo || s.Build.Dockerfile != "Dockerfile" || s.Build.Target != name {
-				problems = append(problems, fmt.Sprintf("%s: build %s -f %s --target %s, want the repository root, Dockerfile, target %s", name, s.Build.Context, s.Build.Dockerfile, s.Build.Target, name))
+			// The repository root as context (the workspaces and the root lockfile), the service's
+			// own Dockerfile, whose last stage is the image.
+			if s.Build.Context != repo || s.Build.Dockerfile != name+"/Dockerfile" || s.Build.Target != "" {
+				problems = append(problems, fmt.Sprintf("%s: build %s -f %s --target %q, want the repository root, %s/Dockerfile, no target", name, s.Build.Context, s.Build.Dockerfile, s.Build.Target, name))
 			}
 		}
 		return problems

@@ -30,6 +30,8 @@ export const stackConfig = parseEnv(
     COMPANY_QUEUES_DURABLE: envBool(true),
     /** Runs the three-node broker cluster's fault rows (tests/src/faults/broker-cluster…); they need root and iptables. */
     STOCKMARKET_BROKER_CLUSTER_TESTS: envBool(true),
+    /** Runs the compose file on a private Docker engine (tests/src/compose/); needs root. */
+    STOCKMARKET_COMPOSE_TESTS: envBool(true),
     /** Handed on to the processes the stack starts (servers and services find their tools by it). */
     PATH: z.string().default('/usr/bin:/bin'),
     HOME: z.string().optional(),

@@ -99,3 +99,16 @@ test(`${BROWSERS} browsers from one address are spread over both replicas, each 
     `browsers per replica: ${JSON.stringify([...served])}`,
   );
 });
+
+test("the liveview's /metrics, /healthz and /readyz are not served on NGINX's public port", async () => {
+  for (const path of ['/metrics', '/healthz', '/readyz']) {
+    const replica = stack.liveviews[0];
+    assert.ok(replica, 'a liveview replica');
+    assert.equal((await fetch(`${replica.url}${path}`)).status, 200, `the replica serves ${path} directly`);
+    const response = await fetch(`${stack.url}${path}`);
+    assert.equal(response.status, 404, `NGINX ${path}`);
+    assert.equal(response.headers.get('x-served-by'), null, `NGINX ${path} never reaches a replica`);
+  }
+  // Only those exact paths: the page and the API still pass.
+  assert.equal((await fetch(`${stack.url}/`)).status, 200);
+});
