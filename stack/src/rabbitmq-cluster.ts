@@ -65,7 +65,8 @@ export class RabbitMqCluster {
       const failed = started.find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
       await cluster.waitFormed();
-      for (const node of nodes.slice(1)) {
+      // Every node: the seed the nodes agreed on need not be the first, nor hold every queue.
+      for (const node of nodes) {
         await node.tool('rabbitmq-queues', 'grow', node.nodeName, 'all', '--vhost-pattern', '^stockmarket$');
       }
       await cluster.waitReplicated();
