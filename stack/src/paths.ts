@@ -20,9 +20,18 @@ export function serviceEntry(service: 'publisher' | 'consumer' | 'liveview'): st
   return entry;
 }
 
+/** Where every server's private directory is made (the broker's root mounts it at this path). */
+export const runBase = stackConfig.STOCKMARKET_RUN_DIR ?? join(tmpdir(), 'stockmarket');
+
+/**
+ * The Debian trixie root that RabbitMQ 4.x runs in (scripts/rabbitmq-root.sh builds it, setup
+ * links the current one here); STOCKMARKET_RABBITMQ_ROOT names another (e.g. a newer build).
+ */
+export const rabbitmqRoot = stackConfig.STOCKMARKET_RABBITMQ_ROOT ?? join(cacheDir, 'roots', 'trixie-rabbitmq');
+
 /** A fresh private directory for one server's data and logs. */
 export function makeRunDir(prefix: string): string {
-  const base = stackConfig.STOCKMARKET_RUN_DIR ?? join(tmpdir(), 'stockmarket');
+  const base = runBase;
   mkdirSync(base, { recursive: true });
   return mkdtempSync(join(base, `${prefix}-`));
 }

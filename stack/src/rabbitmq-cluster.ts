@@ -5,6 +5,7 @@ import { makeRunDir } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
 import { type ClusterMembership, type RabbitMqOptions, RabbitMqServer, rabbitNodeName } from './rabbitmq.js';
+import { inRabbitmqRoot } from './rabbitmq-root.js';
 import { waitFor } from './wait.js';
 
 /** The company queues and the dead-letter queue: the quorum queues of a cluster. */
@@ -19,9 +20,9 @@ export interface QuorumQueueStatus {
 
 /**
  * Three (or more) private RabbitMQ nodes on loopback forming one cluster: one epmd, a cookie
- * made for this cluster, classic config peer discovery. The first node loads the definitions and
- * so creates the quorum queues with itself as their only member; once the others have joined,
- * `rabbitmq-queues grow` adds a replica on each, so every queue lives on every node (what
+ * made for this cluster, classic config peer discovery, all started at once. The queues of the
+ * definitions may be created before every node has joined, with fewer members; once all have
+ * joined, `rabbitmq-queues grow` adds a replica on each node that lacks one, so every queue lives on every node (what
  * compose's first start gets from its definitions once all three have joined, see
  * docs/deployment.md).
  */
@@ -47,19 +48,25 @@ export class RabbitMqCluster {
     const dir = makeRunDir('rabbitmq-epmd');
     const epmd = new ManagedProcess({
       name: 'epmd',
-      command: 'epmd',
-      args: ['-port', String(membership.epmdPort), '-address', '127.0.0.1'],
+      ...inRabbitmqRoot('epmd', ['-port', String(membership.epmdPort), '-address', '127.0.0.1']),
       env: { PATH: stackConfig.PATH, ERL_EPMD_ADDRESS: '127.0.0.1' },
       logFile: join(dir, 'epmd.log'),
     }).start();
     const nodes: RabbitMqServer[] = [];
     const cluster = new RabbitMqCluster(nodes, epmd);
     try {
-      // The seed first; the others then find it through peer discovery and join it. One at a
-      // time: two blank nodes joining at once can each decide to form a cluster of their own.
-      for (const port of ports) nodes.push(await RabbitMqServer.startMember(port, membership, options));
+      // All at once, as compose starts them: RabbitMQ 4's peer discovery waits until it sees
+      // enough of the listed nodes (a node started alone waits ~30 s for the others before it
+      // forms a cluster by itself), then the blank nodes agree on one seed and the others join it.
+      const started = await Promise.allSettled(
+        ports.map((port) => RabbitMqServer.startMember(port, membership, options)),
+      );
+      for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
       await cluster.waitFormed();
-      for (const node of nodes.slice(1)) {
+      // Every node: the seed the nodes agreed on need not be the first, nor hold every queue.
+      for (const node of nodes) {
         await node.tool('rabbitmq-queues', 'grow', node.nodeName, 'all', '--vhost-pattern', '^stockmarket$');
       }
       await cluster.waitReplicated();

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { appendFileSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,6 +7,7 @@ import { stackConfig } from './config.js';
 import { makeRunDir, repoRoot } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
+import { inRabbitmqRoot, rabbitmqUser } from './rabbitmq-root.js';
 import { waitFor } from './wait.js';
 
 const RABBITMQ_VHOST = 'stockmarket';
@@ -50,9 +51,10 @@ interface DefinitionsRenderer {
 }
 
 /**
- * A private RabbitMQ node from Debian's rabbitmq-server: its own node name, AMQP, distribution
- * and epmd ports, data and log directories, loading the project's definitions file at boot.
- * Started as root it drops to the `rabbitmq` user, so its directory belongs to that user.
+ * A private RabbitMQ node from Debian trixie's rabbitmq-server 4.x, run in the root that
+ * scripts/rabbitmq-root.sh builds (stack/src/rabbitmq-root.ts): its own node name, AMQP,
+ * distribution and epmd ports, data and log directories, loading the project's definitions file
+ * at boot. It runs as the root's `rabbitmq` user, so its directory belongs to that user.
  */
 export class RabbitMqServer {
   private broker: ManagedProcess | undefined;
@@ -203,27 +205,22 @@ export class RabbitMqServer {
   }
 
   private async boot(): Promise<void> {
-    const ids = process.getuid?.() === 0 ? rabbitmqUser() : {};
     // Our own epmd in the foreground, so that it stops with the broker instead of lingering (a
     // cluster member uses the cluster's).
     if (!this.cluster)
       this.epmd ??= new ManagedProcess({
         name: 'epmd',
-        command: 'epmd',
-        args: ['-port', String(this.epmdPort), '-address', '127.0.0.1'],
+        ...inRabbitmqRoot('epmd', ['-port', String(this.epmdPort), '-address', '127.0.0.1']),
         env: this.env(),
         logFile: join(this.dir, 'epmd.log'),
-        ...ids,
       });
     if (this.epmd && !this.epmd.running) this.epmd.start();
     this.broker = new ManagedProcess({
       name: 'rabbitmq',
-      command: '/usr/lib/rabbitmq/bin/rabbitmq-server',
-      args: [],
+      ...inRabbitmqRoot('/usr/lib/rabbitmq/bin/rabbitmq-server', []),
       env: this.env(),
       cwd: this.dir,
       logFile: join(this.dir, 'rabbitmq.log'),
-      ...ids,
     }).start();
     const broker = this.broker;
     await waitFor(
@@ -240,28 +237,23 @@ export class RabbitMqServer {
 
   /** Runs rabbitmqctl against this node (e.g. to raise a memory alarm); returns its output. */
   ctl(...args: string[]): Promise<string> {
-    const ids = process.getuid?.() === 0 ? rabbitmqUser() : {};
-    return new Promise((resolve, reject) => {
-      execFile(
-        '/usr/lib/rabbitmq/bin/rabbitmqctl',
-        ['-n', rabbitNodeName(this.port), ...args],
-        { env: this.env(), cwd: this.dir, timeout: 60_000, ...ids },
-        (error, stdout, stderr) =>
-          error ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
-      );
-    });
+    return this.run('rabbitmqctl', args);
   }
 
   /** Runs one of the broker's CLI tools (rabbitmq-queues, rabbitmq-diagnostics) against this node. */
-  tool(tool: 'rabbitmq-queues' | 'rabbitmq-diagnostics', ...args: string[]): Promise<string> {
-    const ids = process.getuid?.() === 0 ? rabbitmqUser() : {};
+  tool(tool: 'rabbitmq-queues' | 'rabbitmq-diagnostics' | 'rabbitmq-plugins', ...args: string[]): Promise<string> {
+    return this.run(tool, args);
+  }
+
+  private run(tool: string, args: string[]): Promise<string> {
+    const { command, args: argv } = inRabbitmqRoot(`/usr/lib/rabbitmq/bin/${tool}`, [
+      '-n',
+      rabbitNodeName(this.port),
+      ...args,
+    ]);
     return new Promise((resolve, reject) => {
-      execFile(
-        `/usr/lib/rabbitmq/bin/${tool}`,
-        ['-n', rabbitNodeName(this.port), ...args],
-        { env: this.env(), cwd: this.dir, timeout: 60_000, ...ids },
-        (error, stdout, stderr) =>
-          error ? reject(new Error(`${tool} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
+      execFile(command, argv, { env: this.env(), cwd: this.dir, timeout: 60_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${tool} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
       );
     });
   }
@@ -325,16 +317,6 @@ function findDescendant(pid: number, name: string, depth = 0): number | undefine
     if (found !== undefined) return found;
   }
   return undefined;
-}
-
-function rabbitmqUser(): { uid: number; gid: number } {
-  try {
-    const uid = Number(execFileSync('id', ['-u', 'rabbitmq']).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', 'rabbitmq']).toString().trim());
-    return { uid, gid };
-  } catch {
-    throw new Error('user "rabbitmq" not found: install Debian\'s rabbitmq-server (npm run setup)');
-  }
 }
 
 function chownTree(path: string, uid: number, gid: number): void {

@@ -27,3 +27,12 @@ test("the memory alarm fires at the watermark's share of the container's limit",
   const limit = Number((await rabbitmq.ctl('eval', 'vm_memory_monitor:get_memory_limit().')).trim());
   assert.equal(limit, Math.floor(total * relative), `alarm at ${limit} bytes`);
 });
+
+test("quorum queues' write-ahead log is capped below the container's memory (raft.wal_max_size_bytes)", async () => {
+  const configured = Number(/^raft\.wal_max_size_bytes = (\d+)$/m.exec(shared)?.[1]);
+  const total = Number(/^total_memory_available_override_value = (\d+)$/m.exec(composeConf)?.[1]);
+  // The WAL is held in memory until it reaches this size: a small share of the container's limit.
+  assert.ok(configured > 0 && configured <= total / 8, `${configured} bytes against a ${total}-byte container`);
+  const applied = (await rabbitmq.ctl('eval', 'application:get_env(ra, wal_max_size_bytes).')).trim();
+  assert.equal(applied, `{ok,${configured}}`);
+});
