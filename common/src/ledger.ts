@@ -166,10 +166,17 @@ export const ledgerId = (company: string, minute: number): string => `${company}
 /** Prefixed: a source may start with a digit, which a field name should not. */
 export const ledgerPartKey = (source: string): string => `r${source}`;
 
-/** The ledger of a minute: the sum of its parts, partial if any part is. */
-export function ledgerFigures(doc: Pick<LedgerDoc, 'p'>): TradeFigures & { partial: boolean; parts: number } {
+/** The ledger of a minute: the sum of its parts, partial if any part is, closed when its last part was. */
+export function ledgerFigures(
+  doc: Pick<LedgerDoc, 'p'>,
+): TradeFigures & { partial: boolean; parts: number; closedAt: number } {
   const parts = Object.values(doc.p ?? {});
-  return { ...addFigures(parts), partial: parts.some((part) => part.partial), parts: parts.length };
+  return {
+    ...addFigures(parts),
+    partial: parts.some((part) => part.partial),
+    parts: parts.length,
+    closedAt: Math.max(0, ...parts.map((part) => part.closedAt)),
+  };
 }
 
 /**
