@@ -4,7 +4,7 @@
  * "booked" figures the consumer keeps per minute for what it stored, and the exact arithmetic both
  * sides share, so that the comparison is exact, not statistical.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { companySchema } from './trade.js';
 
@@ -38,9 +38,12 @@ export const EMPTY_FIGURES: TradeFigures = Object.freeze({
   digest: '0'.repeat(16),
 });
 
-/** The 64-bit hash of one trade id: the first 8 bytes of its SHA-256. */
+/**
+ * The 64-bit hash of one trade id: the first 8 bytes of its SHA-256. The one-shot `crypto.hash`
+ * (Node >= 20.12) costs less than half of `createHash(...).update().digest()` per id.
+ */
 export function idHash(id: string): bigint {
-  return createHash('sha256').update(id, 'utf8').digest().readBigUInt64BE(0);
+  return hash('sha256', id, 'buffer').readBigUInt64BE(0);
 }
 
 export function digestHex(value: bigint): string {

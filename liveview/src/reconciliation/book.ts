@@ -25,7 +25,7 @@ export class ReconciliationBook {
 
   constructor(private readonly keepMs = 24 * 60 * 60_000) {}
 
-  /** Takes a round's verdicts; returns the events: every new or changed break, every recovery. */
+  /** Takes a round's verdicts; returns the events: every new break, every recovery. */
   observe(verdicts: readonly ReconciledMinute[], at: number): SystemEvent[] {
     this.at = at;
     const events: SystemEvent[] = [];
@@ -35,7 +35,8 @@ export class ReconciliationBook {
       this.minutes.set(key, verdict);
       if (verdict.status === 'break') {
         this.lastBreak = verdict;
-        if (previous?.status !== 'break' || previous.text !== verdict.text) {
+        // Once per break: while the figures move (late trades arriving), the log is not flooded.
+        if (previous?.status !== 'break') {
           events.push({
             at,
             kind: 'reconciliation-break',

@@ -77,7 +77,7 @@ export class Reconciler {
       }),
       breaksTotal: new Counter({
         name: 'liveview_reconciliation_breaks_total',
-        help: 'Breaks found (a minute that became a break, or whose figures changed while in break)',
+        help: 'Breaks found (company-minutes that became a break)',
         registers,
       }),
       lastReconciled: new Gauge({
