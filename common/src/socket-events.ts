@@ -204,7 +204,9 @@ export interface ReconciledMinute {
 export interface ReconciliationView {
   /** Minutes counted by their latest status since this replica started. */
   counts: Record<ReconciliationStatus, number>;
-  /** Company-minutes in break now (within the reconciled window). */
+  /** Breaks found since this replica started (a minute that became a break; it may have recovered). */
+  breaksFound: number;
+  /** Company-minutes in break now. */
   breaksNow: number;
   lastBreak?: ReconciledMinute;
   /** Per company, the start of the newest minute with a final status (epoch ms; 0: none yet). */

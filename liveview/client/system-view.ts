@@ -137,7 +137,10 @@ const minuteClock = (ms: number) => {
 function reconciliation(view: ReconciliationView | undefined): string {
   if (!view) return '<span class="muted">waiting for the first round…</span>';
   const { counts } = view;
-  const breaks = counts.break > 0 ? `<strong class="warn">${counts.break}</strong>` : '0';
+  const breaks =
+    view.breaksFound > 0
+      ? `<strong class="warn">${view.breaksFound}</strong>${view.breaksNow > 0 ? ` (${view.breaksNow} now)` : ' (recovered)'}`
+      : '0';
   const perCompany = Object.entries(view.lastReconciled)
     .map(([company, minute]) => `${escapeHtml(company)} ${minute > 0 ? minuteClock(minute) : '–'}`)
     .join(', ');
@@ -145,11 +148,11 @@ function reconciliation(view: ReconciliationView | undefined): string {
   const lastBreak = last
     ? `<p class="last-break small" data-last-break data-lost="${last.lost}" data-extra="${last.extra}">last break: ${escapeHtml(last.company)} ${minuteClock(last.minute)}: ${escapeHtml(last.text)} (ledger ${last.ledger?.trades ?? 0} trades, qty ${last.ledger?.quantity ?? 0}; booked ${last.booked?.trades ?? 0} trades, qty ${last.booked?.quantity ?? 0})</p>`
     : '<p class="last-break small muted">no break since start</p>';
-  return `<div data-matched="${counts.matched}" data-pending="${counts.pending}" data-breaks="${counts.break}" data-breaks-now="${view.breaksNow}" data-partial="${counts.partial}" data-no-ledger="${counts['no-ledger']}">${figures(
+  return `<div data-matched="${counts.matched}" data-pending="${counts.pending}" data-breaks="${view.breaksFound}" data-breaks-now="${view.breaksNow}" data-partial="${counts.partial}" data-no-ledger="${counts['no-ledger']}">${figures(
     [
       ['matched', num(counts.matched)],
       ['pending', num(counts.pending)],
-      ['breaks', breaks],
+      ['breaks since start', breaks],
       ['partial', num(counts.partial)],
       ['no ledger', num(counts['no-ledger'])],
       ['grace', `${num(view.graceMs / 1000)} s`],

@@ -21,6 +21,7 @@ export class ReconciliationBook {
   };
   private readonly lastReconciled = new Map<string, number>();
   private lastBreak: ReconciledMinute | undefined;
+  private breaksFound = 0;
   private at = 0;
 
   constructor(private readonly keepMs = 24 * 60 * 60_000) {}
@@ -37,6 +38,7 @@ export class ReconciliationBook {
         this.lastBreak = verdict;
         // Once per break: while the figures move (late trades arriving), the log is not flooded.
         if (previous?.status !== 'break') {
+          this.breaksFound++;
           events.push({
             at,
             kind: 'reconciliation-break',
@@ -81,6 +83,7 @@ export class ReconciliationBook {
     for (const minute of this.minutes.values()) counts[minute.status]++;
     return {
       counts,
+      breaksFound: this.breaksFound,
       breaksNow: this.breaks().minutes,
       ...(this.lastBreak ? { lastBreak: this.lastBreak } : {}),
       lastReconciled: Object.fromEntries(companies.map((company) => [company, this.lastReconciled.get(company) ?? 0])),

@@ -92,5 +92,6 @@ test('the book counts minutes by their latest status and logs each break and rec
     ['reconciliation-recovered'],
   );
   assert.equal(book.view(['TSLA'], GRACE).counts.matched, 1);
+  assert.deepEqual([book.view(['TSLA'], GRACE).breaksFound, book.view(['TSLA'], GRACE).breaksNow], [1, 0]);
   assert.equal(book.view(['TSLA'], GRACE).lastBreak?.lost, 1, 'the last break stays shown');
 });
