@@ -9,7 +9,8 @@
 // password is ever written. A user without such a variable keeps the committed hash.
 // COMPANY_QUEUES_DURABLE=false (default true) declares the company queues (the upper-case
 // names, as the dead-lettering policy matches them) non-durable, exactly as the course's original
-// programs declare them, so that an original publisher or consumer can share the broker.
+// programs declare them, so that an original publisher or consumer can share the broker; the
+// ledger queue (stockmarket.ledger) follows it too.
 // RABBITMQ_QUORUM_QUEUES=true (default false; docker compose's three-node cluster sets it) makes
 // every durable queue of the definitions (the company queues, the dead-letter queue) a quorum
 // queue, replicated over the cluster; a non-durable queue cannot be one and stays classic. With
@@ -47,6 +48,12 @@ export function passwordVariable(user) {
 /** Company queues: named by a ticker, the names the dead-lettering policy applies to. */
 export const COMPANY_QUEUE = /^[A-Z0-9.-]+$/;
 
+/**
+ * The reconciliation's ledger queue (common/src/ledger.ts) follows COMPANY_QUEUES_DURABLE as the
+ * company queues do: a ledger that outlives a broker restart the trades did not would read as a break.
+ */
+export const LEDGER_QUEUE = 'stockmarket.ledger';
+
 /** COMPANY_QUEUES_DURABLE as the services read it (true/false, 1/0, yes/no; default true). */
 export function companyQueuesDurable(env) {
   const value = env.COMPANY_QUEUES_DURABLE;
@@ -75,7 +82,7 @@ export function renderDefinitions(definitions, env) {
   const durable = companyQueuesDurable(env);
   const quorum = quorumQueues(env);
   for (const queue of rendered.queues ?? []) {
-    if (COMPANY_QUEUE.test(queue.name)) queue.durable = durable;
+    if (COMPANY_QUEUE.test(queue.name) || queue.name === LEDGER_QUEUE) queue.durable = durable;
     if (quorum && queue.durable) queue.arguments = { ...queue.arguments, 'x-queue-type': 'quorum' };
   }
   // Not with non-durable company queues: the original programs' `durable=false` declarations

@@ -2,6 +2,7 @@ export * from './amqp-session.js';
 export * from './backoff.js';
 export * from './companies.js';
 export * from './config.js';
+export * from './ledger.js';
 export * from './logger.js';
 export * from './ops-server.js';
 export * from './shutdown.js';

@@ -1,5 +1,7 @@
 /** The socket.io contract: what liveview sends to browsers (read from the MongoDB layout in storage.ts). */
 
+import type { TradeFigures } from './ledger.js';
+
 /** A `stocks` document as the page sees it. Only `company` and `avgPrice` are guaranteed. */
 export interface StockView {
   company: string;
@@ -166,10 +168,52 @@ export interface SystemEvent {
     | 'broker-down'
     | 'broker-back'
     | 'blocked'
-    | 'unblocked';
+    | 'unblocked'
+    | 'reconciliation-break'
+    | 'reconciliation-recovered';
   text: string;
   /** How long the outage lasted, ms (on the event that ends it). */
   durationMs?: number;
+}
+
+/** How a company-minute reconciles (docs/reconciliation.md). */
+export type ReconciliationStatus = 'matched' | 'pending' | 'break' | 'partial' | 'no-ledger';
+
+/** Figures of one side of a company-minute: the storage contract's. */
+export type FiguresView = TradeFigures;
+
+/** One company-minute, compared. */
+export interface ReconciledMinute {
+  company: string;
+  /** Minute start, epoch ms. */
+  minute: number;
+  status: ReconciliationStatus;
+  /** Published and confirmed, missing from the database (breaks only). */
+  lost: number;
+  /** Booked beyond the ledger (breaks only). */
+  extra: number;
+  /** Absent when the publisher sent none (no-ledger) or it has not arrived (pending). */
+  ledger?: FiguresView & { partial: boolean; parts: number; closedAt: number };
+  /** Absent when nothing of the minute is stored. */
+  booked?: FiguresView;
+  /** One line for people: "lost 1", "extra 2", "quantity 10 != 12". */
+  text: string;
+}
+
+/** The System view's reconciliation row. */
+export interface ReconciliationView {
+  /** Minutes counted by their latest status since this replica started. */
+  counts: Record<ReconciliationStatus, number>;
+  /** Breaks found since this replica started (a minute that became a break; it may have recovered). */
+  breaksFound: number;
+  /** Company-minutes in break now. */
+  breaksNow: number;
+  lastBreak?: ReconciledMinute;
+  /** Per company, the start of the newest minute with a final status (epoch ms; 0: none yet). */
+  lastReconciled: Record<string, number>;
+  graceMs: number;
+  /** Epoch ms of the last reconciliation round (0: none yet). */
+  at: number;
 }
 
 /** The whole system as one liveview replica sees it; every replica gathers and sends its own. */
@@ -185,6 +229,8 @@ export interface SystemMessage {
   liveviews: LiveviewReplicaView[];
   /** Newest last, bounded. */
   events: SystemEvent[];
+  /** Ledger against booked figures, per company and minute (absent before the first round). */
+  reconciliation?: ReconciliationView;
 }
 
 export interface ServerToClientEvents {

@@ -5,6 +5,7 @@
  * compares its list with `indexPlan`), and the tests read it back. See docs/architecture.md.
  */
 import type { Double } from 'mongodb';
+import type { BookedFigures } from './ledger.js';
 import type { CandleInterval, CandleView } from './socket-events.js';
 
 /** The default database and `stocks` collection of the original programs (MONGODB_DB, MONGODB_COLLECTION). */
@@ -64,6 +65,9 @@ export type SecondEntry = {
   n: number;
   b: number;
   t: number;
+  /** Reconciliation (common/src/ledger.ts): notional in cents and the id digest of the second's trades. */
+  nc?: number;
+  d?: string;
 };
 
 /** The figures of a candle, as computed from trades or seconds. */
@@ -80,6 +84,8 @@ export type CandleDoc = CandleFields & {
   /** Window start, epoch ms. */
   start: number;
   s?: Record<string, SecondEntry>;
+  /** 1 m only: the booked figures of the minute, summed over `s` (absent if an entry lacks them). */
+  rc?: BookedFigures;
   updatedAt: Date;
 };
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SecondEntry } from '@stockmarket/common';
+import { figuresOf, type SecondEntry } from '@stockmarket/common';
 import {
+  bookedFromSeconds,
   candleFromSeconds,
   candleFromTrades,
   groupByWindow,
@@ -110,4 +111,18 @@ test('a minute from its seconds equals the candle of all its trades', () => {
   // Seconds stored in any order (a map read back from the database) give the same minute.
   assert.deepEqual(candleFromSeconds(new Map([...seconds].reverse())), fromSeconds);
   assert.throws(() => candleFromSeconds(new Map()), /empty/);
+});
+
+test('booked figures of a minute: the sum over its seconds equals the figures of all its trades, in any order', () => {
+  const trades: TradeRecord[] = [];
+  for (let i = 0; i < 120; i++) trades.push(trade(`b${i}`, T0 + i * 500, 100.01 + (i % 13), 1 + (i % 5)));
+  const seconds = new Map<number, SecondEntry>();
+  for (const [start, items] of groupByWindow(trades, (item) => item.ts, SECOND)) {
+    seconds.set(start, secondEntry(candleFromTrades(items), items));
+  }
+  assert.deepEqual(bookedFromSeconds(seconds), figuresOf(trades));
+  assert.deepEqual(bookedFromSeconds(new Map([...seconds].reverse())), figuresOf([...trades].reverse()));
+  // A second without the figures (written before reconciliation existed): no exact booked figures.
+  seconds.set(T0 + MINUTE - 1000, secondEntry(candleFromTrades([trade('old', T0 + MINUTE - 1, 100, 1)])));
+  assert.equal(bookedFromSeconds(seconds), undefined);
 });

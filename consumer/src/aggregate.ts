@@ -1,4 +1,11 @@
-import type { CandleFields, SecondEntry, StoredTrade } from '@stockmarket/common';
+import {
+  addFigures,
+  type BookedFigures,
+  type CandleFields,
+  figuresOf,
+  type SecondEntry,
+  type StoredTrade,
+} from '@stockmarket/common';
 
 /** A trade as the consumer keeps it (and stores it in its bucket): every field known. */
 export type TradeRecord = StoredTrade;
@@ -98,8 +105,14 @@ export function candleFromTrades(trades: readonly TradeRecord[]): CandleFields {
   };
 }
 
-export function secondEntry(candle: CandleFields): SecondEntry {
+/**
+ * A second's entry in its minute: the candle's figures, and the reconciliation figures of the
+ * trades (`nc`, `d`), derived from the whole bucket like the candle, so a replay gives the same.
+ */
+export function secondEntry(candle: CandleFields, trades?: readonly TradeRecord[]): SecondEntry {
+  const booked = trades ? figuresOf(trades) : undefined;
   return {
+    ...(booked ? { nc: booked.notionalCents, d: booked.digest } : {}),
     o: candle.open,
     h: candle.high,
     l: candle.low,
@@ -145,4 +158,17 @@ export function candleFromSeconds(seconds: ReadonlyMap<number, SecondEntry>): Ca
     sells: trades - buys,
     lastTradeAt: last.t,
   };
+}
+
+/**
+ * The booked figures of a minute, summed over its seconds; undefined when a second lacks them
+ * (written before reconciliation existed): such a minute cannot be reconciled exactly.
+ */
+export function bookedFromSeconds(seconds: ReadonlyMap<number, SecondEntry>): BookedFigures | undefined {
+  const parts: BookedFigures[] = [];
+  for (const entry of seconds.values()) {
+    if (entry.nc === undefined || entry.d === undefined) return undefined;
+    parts.push({ trades: entry.n, quantity: entry.v, notionalCents: entry.nc, digest: entry.d });
+  }
+  return addFigures(parts);
 }

@@ -16,6 +16,11 @@ export function createConsumerMetrics(registry: Registry) {
       labelNames: ['queue', 'reason'],
       registers,
     }),
+    ledgerWritten: new Counter({
+      name: 'consumer_ledger_written_total',
+      help: 'Publisher ledger messages written to the ledger collection',
+      registers,
+    }),
     duplicates: new Counter({
       name: 'consumer_duplicates_dropped_total',
       help: 'Trades already stored (redeliveries)',

@@ -1,4 +1,11 @@
-import { declareDeadLetterTopology, declareQueue, delay, type Logger } from '@stockmarket/common';
+import {
+  declareDeadLetterTopology,
+  declareQueue,
+  delay,
+  LEDGER_QUEUE,
+  type Logger,
+  parseLedgerMessage,
+} from '@stockmarket/common';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { TradeRecord } from './aggregate.js';
 import { BatchWriter } from './batch-writer.js';
@@ -15,6 +22,8 @@ import type { TradeStore } from './store.js';
 interface Attachment {
   readonly connection: ChannelModel;
   readonly channel: Channel;
+  /** The ledger queue's channel (every replica reads it: docs/reconciliation.md). */
+  readonly ledger: Channel;
   readonly deadLetters: ConfirmChannel;
   readonly leases: LeaseRounds;
   readonly consumerTags: Map<string, string>;
@@ -45,11 +54,12 @@ export class QueueConsumer {
   private readonly companies: ReadonlySet<string>;
   private readonly health: DatabaseHealth;
   private readonly writer: BatchWriter;
+  private readonly ledgerWrites = new Set<Promise<void>>();
   private stopping = false;
 
   constructor(
     private readonly config: ConsumerConfig,
-    store: TradeStore,
+    private readonly store: TradeStore,
     private readonly logger: Logger,
     private readonly metrics: ConsumerMetrics,
     /** Told of each committed batch write (the liveview's write notices). */
@@ -85,11 +95,15 @@ export class QueueConsumer {
     for (const queue of this.config.QUEUES)
       await declareQueue(connection, queue, { durable: this.config.COMPANY_QUEUES_DURABLE }, this.logger);
     const deadLetters = await connection.createConfirmChannel();
+    await declareQueue(connection, LEDGER_QUEUE, { durable: this.config.COMPANY_QUEUES_DURABLE }, this.logger);
     const channel = await connection.createChannel();
     await channel.prefetch(this.config.CONSUMER_PREFETCH);
+    const ledger = await connection.createChannel();
+    await ledger.prefetch(LEDGER_PREFETCH);
     const attachment: Attachment = {
       connection,
       channel,
+      ledger,
       deadLetters,
       leases: new LeaseRounds(
         this.config.QUEUES,
@@ -102,10 +116,13 @@ export class QueueConsumer {
     };
     const onClose = () => this.detach(attachment);
     channel.on('close', onClose);
+    ledger.on('close', onClose);
     deadLetters.on('close', onClose);
+    ledger.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'ledger channel error'));
     channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'channel error'));
     deadLetters.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'dead-letter channel error'));
     this.current = attachment;
+    await this.consumeLedger(attachment);
     if (!this.config.CONSUMER_LEASES) {
       for (const queue of this.config.QUEUES) await this.consume(attachment, queue);
       return;
@@ -164,6 +181,45 @@ export class QueueConsumer {
     attachment.consumerTags.set(queue, consumerTag);
   }
 
+  /**
+   * The ledger queue, read by every replica without a lease: a ledger write sets its publisher
+   * run's part of the minute (no read-modify-write), so any replica may write it, any number of
+   * times, and the ledger keeps flowing while a company's lease moves.
+   */
+  private async consumeLedger(attachment: Attachment): Promise<void> {
+    const { consumerTag } = await attachment.ledger.consume(LEDGER_QUEUE, (message) => {
+      if (!message) {
+        this.logger.warn({ queue: LEDGER_QUEUE }, 'consumer cancelled by the broker; reconnecting');
+        this.closeConnection(attachment.connection);
+        return;
+      }
+      const write = this.writeLedger(attachment, message).finally(() => this.ledgerWrites.delete(write));
+      this.ledgerWrites.add(write);
+    });
+    attachment.consumerTags.set(LEDGER_QUEUE, consumerTag);
+  }
+
+  /** Writes one ledger message until the database takes it, then acks it (or dead-letters a bad one). */
+  private async writeLedger(attachment: Attachment, message: ConsumeMessage): Promise<void> {
+    const parsed = parseLedgerMessage(message.content);
+    if (!parsed.ok) {
+      this.deadLetter(attachment, LEDGER_QUEUE, message, parsed.reason, attachment.ledger);
+      return;
+    }
+    for (let attempt = 0; this.isCurrent(attachment); attempt++) {
+      try {
+        await this.store.writeLedger(parsed.ledger);
+        break;
+      } catch (error) {
+        if (attempt === 0) this.logger.warn({ err: (error as Error).message }, 'ledger write failed; retrying');
+        await delay(Math.min(5_000, 250 * 2 ** attempt));
+      }
+    }
+    if (!this.isCurrent(attachment)) return;
+    attachment.ledger.ack(message);
+    this.metrics.ledgerWritten.inc();
+  }
+
   private detach(attachment: Attachment): void {
     if (!this.isCurrent(attachment)) return;
     this.current = undefined;
@@ -217,13 +273,19 @@ export class QueueConsumer {
   }
 
   /** Parks a bad message with its reason in the dead-letter queue, then acks the original. */
-  private deadLetter(attachment: Attachment, queue: string, message: ConsumeMessage, reason: string): void {
+  private deadLetter(
+    attachment: Attachment,
+    queue: string,
+    message: ConsumeMessage,
+    reason: string,
+    channel: Channel = attachment.channel,
+  ): void {
     if (!this.isCurrent(attachment)) return;
     this.logger.warn({ queue, reason: reason.slice(0, 300), bytes: message.content.length }, 'dead-lettering message');
     parkMessage(attachment.deadLetters, queue, message, reason).then(
       () => {
         if (!this.isCurrent(attachment)) return;
-        attachment.channel.ack(message);
+        channel.ack(message);
         this.metrics.deadLettered.inc({ queue, reason: reasonKind(reason) });
         this.metrics.acked.inc({ queue });
       },
@@ -284,16 +346,19 @@ export class QueueConsumer {
     if (attachment) {
       clearInterval(attachment.leaseTimer);
       attachment.renewal?.stop();
-      for (const tag of attachment.consumerTags.values()) {
-        await attachment.channel.cancel(tag).catch((error: Error) => this.ended('cancel', error));
+      for (const [queue, tag] of attachment.consumerTags) {
+        const channel = queue === LEDGER_QUEUE ? attachment.ledger : attachment.channel;
+        await channel.cancel(tag).catch((error: Error) => this.ended('cancel', error));
       }
     }
+    await Promise.all(this.ledgerWrites);
     for (const [company, items] of this.batcher.takeAll()) this.scheduleFlush(company, items);
     await Promise.all(this.flushes.values());
     if (!attachment || !this.isCurrent(attachment)) return;
     this.current = undefined;
     await attachment.deadLetters.waitForConfirms().catch((error: Error) => this.ended('dead-letter confirms', error));
     await attachment.channel.close().catch((error: Error) => this.ended('channel close', error));
+    await attachment.ledger.close().catch((error: Error) => this.ended('ledger channel close', error));
     await attachment.deadLetters.close().catch((error: Error) => this.ended('dead-letter channel close', error));
   }
 
@@ -302,6 +367,9 @@ export class QueueConsumer {
     this.logger.warn({ step, err: error.message }, 'channel gone during shutdown');
   }
 }
+
+/** Ledger messages in flight per replica: a few per minute arrive, so a small window is plenty. */
+const LEDGER_PREFETCH = 50;
 
 /** The heartbeat the connection negotiated, in seconds (0: none); amqplib keeps it on its connection. */
 function negotiatedHeartbeat(connection: ChannelModel): number {

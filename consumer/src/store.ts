@@ -8,6 +8,11 @@ import {
   encodeBucketTrade,
   type HistoryDoc,
   historyId,
+  LEDGER_COLLECTION,
+  type LedgerDoc,
+  type LedgerMessage,
+  ledgerId,
+  ledgerPartKey,
   type SecondEntry,
   type StockDoc,
   secondKey,
@@ -17,6 +22,7 @@ import {
 } from '@stockmarket/common';
 import { type Collection, type Db, Double, type WriteConcernSettings } from 'mongodb';
 import {
+  bookedFromSeconds,
   candleFromSeconds,
   candleFromTrades,
   groupByWindow,
@@ -60,6 +66,7 @@ export class TradeStore {
   private readonly buckets: Collection<TradeBucket>;
   private readonly candles: Collection<CandleDoc>;
   private readonly history: Collection<HistoryDoc>;
+  private readonly ledger: Collection<LedgerDoc>;
 
   constructor(
     private readonly db: Db,
@@ -71,6 +78,7 @@ export class TradeStore {
     this.buckets = db.collection<TradeBucket>(names.buckets, { writeConcern });
     this.candles = db.collection<CandleDoc>(names.candles, { writeConcern });
     this.history = db.collection<HistoryDoc>(names.history, { writeConcern });
+    this.ledger = db.collection<LedgerDoc>(LEDGER_COLLECTION, { writeConcern });
   }
 
   /** The contract's indexes (the same list mongo-init creates); idempotent, run at every start. */
@@ -98,7 +106,7 @@ export class TradeStore {
       });
       const minute = windowStart(start, MINUTE);
       const entries = minuteEntries.get(minute) ?? new Map<number, SecondEntry>();
-      entries.set(start, secondEntry(candle));
+      entries.set(start, secondEntry(candle, secondTrades));
       minuteEntries.set(minute, entries);
     }
     await this.putAll(this.candles, secondCandles);
@@ -207,15 +215,48 @@ export class TradeStore {
     for (const [key, entry] of Object.entries(current?.s ?? {})) seconds.set(secondOfKey(key), entry);
     for (const [start, entry] of entries) seconds.set(start, entry);
     const candle = candleFromSeconds(seconds);
+    const booked = bookedFromSeconds(seconds);
+    const rc = booked ? { rc: booked } : {};
     if (!current) {
       const s: Record<string, SecondEntry> = {};
       for (const [start, entry] of seconds) s[secondKey(start)] = entry;
-      const doc: CandleDoc = { _id, company, interval: '1m', start: minute, s, ...candle, updatedAt: new Date(now) };
+      const doc: CandleDoc = {
+        _id,
+        company,
+        interval: '1m',
+        start: minute,
+        s,
+        ...candle,
+        ...rc,
+        updatedAt: new Date(now),
+      };
       if ((await insertNew(this.candles, [doc])).length === 0) return;
     }
-    const set: Record<string, unknown> = { ...candle, updatedAt: new Date(now) };
+    const set: Record<string, unknown> = { ...candle, ...rc, updatedAt: new Date(now) };
     for (const [start, entry] of entries) set[`s.${secondKey(start)}`] = entry;
-    await this.candles.updateOne({ _id }, { $set: set }, { upsert: true });
+    // A minute with a second written before reconciliation existed has no exact booked figures.
+    const unset = booked ? {} : { $unset: { rc: '' as const } };
+    await this.candles.updateOne({ _id }, { $set: set, ...unset }, { upsert: true });
+  }
+
+  /**
+   * A publisher's ledger message, as its run's part of the minute's ledger document. Idempotent:
+   * the part is set, never added, so a redelivery (or two replicas writing it) changes nothing,
+   * and no read-modify-write is needed. New documents (nearly all) are inserted; a minute that
+   * two publisher runs reported (a restart inside it) gets the second part `$set`.
+   */
+  async writeLedger(message: LedgerMessage, now = Date.now()): Promise<void> {
+    const { company, minute, source, partial, closedAt, trades, quantity, notionalCents, digest } = message;
+    const part = { partial, closedAt, trades, quantity, notionalCents, digest };
+    const _id = ledgerId(company, minute);
+    const doc: LedgerDoc = { _id, company, minute, p: { [ledgerPartKey(source)]: part }, updatedAt: new Date(now) };
+    if ((await insertNew(this.ledger, [doc])).length === 0) return;
+    const update = { $set: { company, minute, [`p.${ledgerPartKey(source)}`]: part, updatedAt: new Date(now) } };
+    await this.ledger.updateOne({ _id }, update, { upsert: true }).catch(async (error: unknown) => {
+      // Two replicas upserting the same new document at once: the loser's update now finds it.
+      if (!isDuplicateKeyError(error)) throw error;
+      await this.ledger.updateOne({ _id }, update);
+    });
   }
 
   /** A round trip to the database, for readiness while no batch is written. */

@@ -639,7 +639,7 @@ func TestSameTopologyAndInitAsCompose(t *testing.T) {
 			t.Errorf("queue %s: arguments %v with queueType classic", queue["name"], queue["arguments"])
 		}
 	}
-	if got, want := strings.Join(queueNames, ","), "AAPL,MSFT,TSLA,NVDA,BRK.B,stockmarket.dead-letters"; got != want {
+	if got, want := strings.Join(queueNames, ","), "AAPL,MSFT,TSLA,NVDA,BRK.B,stockmarket.ledger,stockmarket.dead-letters"; got != want {
 		t.Errorf("queues %s, want %s", got, want)
 	}
 	delete(chartDefs, "queues")

@@ -7,6 +7,7 @@ import type {
   DatabaseMemberView,
   LiveviewReplicaView,
   PublisherView,
+  ReconciliationView,
   SnapshotMessage,
   SystemEvent,
   SystemMessage,
@@ -127,6 +128,39 @@ function liveviews(list: readonly LiveviewReplicaView[], serving: string): strin
     .join('');
 }
 
+const minuteClock = (ms: number) => {
+  const date = new Date(ms);
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+};
+
+/** The reconciliation row: minutes by status since the replica started, the last break, the newest minute per company. */
+function reconciliation(view: ReconciliationView | undefined): string {
+  if (!view) return '<span class="muted">waiting for the first round…</span>';
+  const { counts } = view;
+  const breaks =
+    view.breaksFound > 0
+      ? `<strong class="warn">${view.breaksFound}</strong>${view.breaksNow > 0 ? ` (${view.breaksNow} now)` : ' (recovered)'}`
+      : '0';
+  const perCompany = Object.entries(view.lastReconciled)
+    .map(([company, minute]) => `${escapeHtml(company)} ${minute > 0 ? minuteClock(minute) : '–'}`)
+    .join(', ');
+  const last = view.lastBreak;
+  const lastBreak = last
+    ? `<p class="last-break small" data-last-break data-lost="${last.lost}" data-extra="${last.extra}">last break: ${escapeHtml(last.company)} ${minuteClock(last.minute)}: ${escapeHtml(last.text)} (ledger ${last.ledger?.trades ?? 0} trades, qty ${last.ledger?.quantity ?? 0}; booked ${last.booked?.trades ?? 0} trades, qty ${last.booked?.quantity ?? 0})</p>`
+    : '<p class="last-break small muted">no break since start</p>';
+  return `<div data-matched="${counts.matched}" data-pending="${counts.pending}" data-breaks="${view.breaksFound}" data-breaks-now="${view.breaksNow}" data-partial="${counts.partial}" data-no-ledger="${counts['no-ledger']}">${figures(
+    [
+      ['matched', num(counts.matched)],
+      ['pending', num(counts.pending)],
+      ['breaks since start', breaks],
+      ['partial', num(counts.partial)],
+      ['no ledger', num(counts['no-ledger'])],
+      ['grace', `${num(view.graceMs / 1000)} s`],
+      ['last reconciled', perCompany || '–'],
+    ],
+  )}${lastBreak}</div>`;
+}
+
 function eventRow(event: SystemEvent): string {
   return `<li data-kind="${event.kind}"${event.durationMs === undefined ? '' : ` data-duration-ms="${event.durationMs}"`}><time datetime="${new Date(event.at).toISOString()}">${clock(event.at)}</time> ${escapeHtml(event.text)}</li>`;
 }
@@ -148,6 +182,8 @@ export function attachSystemView(socket: Socket): void {
     part('consumers').innerHTML = consumers(picture.consumers);
     part('database').innerHTML = database(picture.database);
     part('liveviews').innerHTML = liveviews(picture.liveviews, serving);
+    const row = reconciliation(picture.reconciliation);
+    if (part('reconciliation').innerHTML !== row) part('reconciliation').innerHTML = row;
     part('gathered').textContent = `gathered by ${picture.replica} at ${clock(picture.at)}`;
     // The serving replica's log and this page's own failovers, newest first.
     const events = [...picture.events, ...local].sort((a, b) => b.at - a.at).slice(0, 15);

@@ -55,6 +55,12 @@ export const liveviewConfigShape = {
   LIVEVIEW_SYSTEM_DNS: dnsServicesSchema,
   /** System view: rabbitmq_prometheus' page, e.g. http://rabbitmq:15692/metrics/per-object (empty: not shown). */
   LIVEVIEW_SYSTEM_RABBITMQ_METRICS_URLS: envUrlList(['http:', 'https:']),
+  /** Reconciliation (docs/reconciliation.md): how often this replica compares ledger and booked figures. */
+  LIVEVIEW_RECONCILE_INTERVAL_MS: envInt(5_000, 250, 600_000),
+  /** A minute's figures may still be in flight this long after its end (pending); then a difference is a break. */
+  LIVEVIEW_RECONCILE_GRACE_MS: envInt(60_000, 1_000, 3_600_000),
+  /** The newest minutes each round compares (older ones keep their last status). */
+  LIVEVIEW_RECONCILE_WINDOW_MINUTES: envInt(15, 2, 1_440),
   LIVEVIEW_SHUTDOWN_TIMEOUT_MS: envInt(10_000, 1000, 600_000),
   LOG_LEVEL: logLevelSchema,
 };

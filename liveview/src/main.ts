@@ -3,6 +3,7 @@ import { createLogger, createMetricsRegistry, exitOnStartupError, installShutdow
 import { MongoClient } from 'mongodb';
 import { loadLiveviewConfig } from './config.js';
 import { Feed, type FeedChange } from './feed.js';
+import { Reconciler } from './reconciliation/reconciler.js';
 import { createLiveviewServer } from './server.js';
 import { readSessionCandles } from './session-source.js';
 import { SessionBook, sessionStartOf } from './session-stats.js';
@@ -47,7 +48,19 @@ async function main(): Promise<void> {
     },
   );
   const sessions = new SessionBook();
-  const server = createLiveviewServer(config, feed, registry, logger, sessions, tradeSource(db));
+  // Read-only, in every replica: each compares the ledger with the booked figures itself (docs/reconciliation.md).
+  const reconciler = new Reconciler(
+    db,
+    {
+      companies: config.COMPANIES,
+      intervalMs: config.LIVEVIEW_RECONCILE_INTERVAL_MS,
+      graceMs: config.LIVEVIEW_RECONCILE_GRACE_MS,
+      windowMinutes: config.LIVEVIEW_RECONCILE_WINDOW_MINUTES,
+    },
+    registry,
+    logger,
+  );
+  const server = createLiveviewServer(config, feed, registry, logger, sessions, tradeSource(db), reconciler);
   feedEvents.on('change', server.publish);
   feedEvents.on('freshness', server.publishFreshness);
 
@@ -74,11 +87,13 @@ async function main(): Promise<void> {
       dnsServices: config.LIVEVIEW_SYSTEM_DNS,
       brokerMetricsUrls: config.LIVEVIEW_SYSTEM_RABBITMQ_METRICS_URLS ?? [],
       db,
+      reconciliation: reconciler,
     },
     registry,
     logger,
     broadcastSystem(server.io),
   );
+  reconciler.start();
   const { http } = server;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -90,6 +105,7 @@ async function main(): Promise<void> {
   shutdown.onStop(async () => {
     // Closes every socket, the engine, the HTTP server and the heartbeats.
     system.stop();
+    reconciler.stop();
     await server.close();
     await feed.stop();
     await client.close();

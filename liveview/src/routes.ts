@@ -5,7 +5,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Registry } from 'prom-client';
 import type { LiveviewConfig } from './config.js';
 import type { FeedView } from './feed-view.js';
-import { badRequest, candlesQuery, stocksQuery, tradesQuery } from './query-schemas.js';
+import { badRequest, candlesQuery, reconciliationQuery, stocksQuery, tradesQuery } from './query-schemas.js';
+import type { ReconciliationSource } from './reconciliation/reconciler.js';
 import { securityHeaders } from './security-headers.js';
 import type { SessionBook } from './session-stats.js';
 import type { TradeSource } from './trade-tape.js';
@@ -20,6 +21,7 @@ export function createApp(
   registry: Registry,
   logger: Logger,
   trades: TradeSource | undefined,
+  reconciliation?: ReconciliationSource,
 ): express.Express {
   const probe: Probe = { ready: () => feed.fresh };
   const app = express();
@@ -100,6 +102,34 @@ export function createApp(
     }, next);
   });
 
+  app.get('/api/reconciliation', (request, response, next) => {
+    const parsed = reconciliationQuery(Date.now()).safeParse(request.query);
+    if (!parsed.success) {
+      badRequest(response, parsed.error);
+      return;
+    }
+    const { company, from, to } = parsed.data;
+    if (!reconciliation || (company && !config.COMPANIES.includes(company))) {
+      response.status(404).json({ error: `no reconciliation for company ${company}`, companies: config.COMPANIES });
+      return;
+    }
+    const companies = company ? [company] : config.COMPANIES;
+    Promise.all(companies.map((name) => reconciliation.compare(name, from, to))).then((lists) => {
+      const minutes = lists.flat().sort((a, b) => a.minute - b.minute || a.company.localeCompare(b.company));
+      const counts = { matched: 0, pending: 0, break: 0, partial: 0, 'no-ledger': 0 };
+      for (const minute of minutes) counts[minute.status]++;
+      response.setHeader('cache-control', 'no-store');
+      response.json({
+        replica: config.LIVEVIEW_REPLICA_NAME,
+        from,
+        to,
+        graceMs: reconciliation.graceMs,
+        counts,
+        minutes,
+        sinceStart: reconciliation.view() ?? null,
+      });
+    }, next);
+  });
   app.get('/api/info', (_request, response) => {
     response.json({ replica: config.LIVEVIEW_REPLICA_NAME, companies: config.COMPANIES });
   });

@@ -8,6 +8,7 @@ import type { LiveviewConfig } from './config.js';
 import type { FeedView } from './feed-view.js';
 import { startHeartbeats } from './heartbeat.js';
 import { createLiveviewMetrics, type LiveviewMetrics } from './metrics.js';
+import type { ReconciliationSource } from './reconciliation/reconciler.js';
 import { createApp } from './routes.js';
 import { SessionBook } from './session-stats.js';
 import type { TradeSource } from './trade-tape.js';
@@ -32,9 +33,10 @@ export function createLiveviewServer(
   logger: Logger,
   sessions = new SessionBook(),
   trades?: TradeSource,
+  reconciliation?: ReconciliationSource,
 ): LiveviewServer {
   const metrics = createLiveviewMetrics(registry, feed);
-  const app = createApp(config, feed, sessions, registry, logger, trades);
+  const app = createApp(config, feed, sessions, registry, logger, trades, reconciliation);
   const http = createServer(app);
   http.headersTimeout = 10_000;
   http.requestTimeout = 15_000;

@@ -75,6 +75,11 @@ const publisherConfigShape = {
    * broker's definitions (rabbitmq/render-definitions.mjs reads the same variable).
    */
   COMPANY_QUEUES_DURABLE: envBool(true),
+  /**
+   * Send a ledger message per company and closed minute to the stockmarket.ledger queue, for the
+   * reconciliation (docs/reconciliation.md). false: a publisher without a ledger, as the original.
+   */
+  PUBLISHER_LEDGER: envBool(true),
   /** On SIGTERM: how long to wait for outstanding confirms. */
   PUBLISHER_DRAIN_TIMEOUT_MS: envInt(10_000, 0, 600_000),
   PUBLISHER_OPS_PORT: envInt(8080, 0, 65_535),

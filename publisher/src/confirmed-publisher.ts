@@ -6,10 +6,15 @@ export interface OutgoingMessage {
   readonly body: Buffer;
   readonly id: string;
   readonly ts: number;
+  /** The trade's figures for the ledger; absent on a ledger message. */
+  readonly trade?: { readonly company: string; readonly price: number; readonly quantity: number };
+  /** A ledger message (docs/reconciliation.md), not a trade. */
+  readonly ledger?: boolean;
 }
 
 export interface DeliveryEvents {
-  published(count: number): void;
+  /** A first send (`message` tells which: a trade, or a ledger message). */
+  published(count: number, message: OutgoingMessage): void;
   confirmed(message: OutgoingMessage): void;
   nacked(message: OutgoingMessage): void;
   republished(count: number): void;
@@ -123,9 +128,9 @@ export class ConfirmedPublisher {
     return this.inFlight.size + this.retry.length;
   }
 
-  /** Ids of every message not confirmed yet (for the final report on shutdown). */
+  /** Ids of every trade not confirmed yet (for the final report on shutdown); ledger messages are not trades. */
   pendingIds(): string[] {
-    return [...this.inFlight.keys(), ...this.retry].map((message) => message.id);
+    return [...this.inFlight.keys(), ...this.retry].filter((message) => !message.ledger).map((message) => message.id);
   }
 
   /** How many new messages may be sent now (0 while disconnected, blocked or waiting for drain). */
@@ -137,7 +142,7 @@ export class ConfirmedPublisher {
   send(message: OutgoingMessage): void {
     if (this.pendingCount === 0) this.pendingSince = performance.now();
     this.write(message);
-    this.events.published(1);
+    this.events.published(1, message);
   }
 
   private flushRetries(): void {

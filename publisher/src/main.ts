@@ -6,14 +6,18 @@ import {
   declareQueue,
   exitOnStartupError,
   installShutdown,
+  LEDGER_QUEUE,
+  type LedgerMessage,
+  ledgerMessageBody,
   startOpsServer,
   withDeadline,
 } from '@stockmarket/common';
 import type { ChannelModel } from 'amqplib';
-import { monotonicFactory } from 'ulid';
+import { monotonicFactory, ulid } from 'ulid';
 import { loadPublisherConfig, totalRate } from './config.js';
 import { Confirmations } from './confirmations.js';
 import { ConfirmedPublisher } from './confirmed-publisher.js';
+import { LedgerBook } from './ledger-book.js';
 import { createPublisherMetrics } from './metrics.js';
 import { Pacer } from './pacer.js';
 import { PublishingLoop } from './publishing-loop.js';
@@ -33,12 +37,26 @@ async function main(): Promise<void> {
   metrics.target.set(rate);
 
   const confirmations = new Confirmations(logger, metrics);
+  // The ledger of this run (docs/reconciliation.md): a new source id at every start.
+  const ledgerSource = ulid();
+  const ledger = config.PUBLISHER_LEDGER ? new LedgerBook(ledgerSource, Date.now()) : undefined;
   const resends = { nacked: 0, republished: 0 };
   const publisher = new ConfirmedPublisher(
     config.PUBLISHER_MAX_IN_FLIGHT,
     {
-      published: (count) => metrics.published.inc(count),
-      confirmed: (message) => confirmations.add(message.id),
+      published: (count, message) => {
+        if (message.ledger) return;
+        metrics.published.inc(count);
+        if (message.trade) ledger?.sent({ ...message.trade, id: message.id, ts: message.ts });
+      },
+      confirmed: (message) => {
+        if (message.ledger) {
+          metrics.ledgerConfirmed.inc();
+          return;
+        }
+        confirmations.add(message.id);
+        if (message.trade) ledger?.confirmed({ ...message.trade, id: message.id, ts: message.ts });
+      },
       nacked: () => {
         resends.nacked++;
         metrics.nacked.inc();
@@ -69,8 +87,30 @@ async function main(): Promise<void> {
         logger,
       );
     }
+    if (ledger) {
+      await declareQueue(
+        connection,
+        LEDGER_QUEUE,
+        { queueType: config.PUBLISHER_QUEUE_TYPE, durable: config.COMPANY_QUEUES_DURABLE },
+        logger,
+      );
+    }
     await publisher.attach(connection);
   });
+  /** Ledger messages go through the confirm window like trades: republished until confirmed. */
+  const sendLedgers = (messages: readonly LedgerMessage[]) => {
+    for (const message of messages) {
+      publisher.send({
+        queue: LEDGER_QUEUE,
+        body: ledgerMessageBody(message),
+        id: `ledger-${message.company}-${message.minute}-${message.source}`,
+        ts: message.closedAt,
+        ledger: true,
+      });
+      metrics.ledgerSent.inc({ partial: String(message.partial) });
+      if (message.partial) logger.info({ ledger: message }, 'partial ledger minute');
+    }
+  };
   session.start();
   // A broker that stopped answering must not hold the exit: each close gets a bounded wait.
   shutdown.onStop(() => withDeadline(session.close(), 2_000));
@@ -96,7 +136,13 @@ async function main(): Promise<void> {
     (error: unknown) => logger.error({ err: error }, 'generation failed'),
   );
   logger.info(
-    { companies: config.COMPANIES, ratePerSecond: rate, queueType: config.PUBLISHER_QUEUE_TYPE, opsPort: ops.port },
+    {
+      companies: config.COMPANIES,
+      ratePerSecond: rate,
+      queueType: config.PUBLISHER_QUEUE_TYPE,
+      opsPort: ops.port,
+      ledgerSource: ledger ? ledgerSource : null,
+    },
     'publisher started',
   );
 
@@ -118,6 +164,10 @@ async function main(): Promise<void> {
     metrics.inFlight.set(publisher.pendingCount);
     metrics.blocked.set(publisher.isBlocked ? 1 : 0);
     confirmations.flushIds();
+    if (ledger) {
+      sendLedgers(ledger.closeDue(Date.now()));
+      metrics.ledgerOpenMinutes.set(ledger.openMinutes);
+    }
   }, 200);
   const progress = setInterval(() => {
     logger.info(
@@ -140,6 +190,12 @@ async function main(): Promise<void> {
     await loop.stop();
     const drained = await publisher.drain(config.PUBLISHER_DRAIN_TIMEOUT_MS);
     confirmations.flushIds();
+    if (ledger) {
+      // What this run confirmed of the minutes still open, marked partial; a short wait for their confirms.
+      sendLedgers(ledger.closeDue(Date.now()));
+      sendLedgers(ledger.closeAll(Date.now()));
+      await publisher.drain(Math.min(2_000, config.PUBLISHER_DRAIN_TIMEOUT_MS));
+    }
     // The final report: every trade generated is either confirmed or listed here by id.
     const unconfirmedIds = publisher.pendingIds();
     logger.info(

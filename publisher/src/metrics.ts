@@ -26,6 +26,22 @@ export function createPublisherMetrics(registry: Registry) {
       help: 'Connections given up because no confirm came within PUBLISHER_CONFIRM_TIMEOUT_MS',
       registers,
     }),
+    ledgerSent: new Counter({
+      name: 'publisher_ledger_sent_total',
+      help: 'Ledger messages sent (one per company and closed minute), by partial',
+      labelNames: ['partial'],
+      registers,
+    }),
+    ledgerConfirmed: new Counter({
+      name: 'publisher_ledger_confirmed_total',
+      help: 'Ledger messages confirmed by the broker',
+      registers,
+    }),
+    ledgerOpenMinutes: new Gauge({
+      name: 'publisher_ledger_open_minutes',
+      help: 'Company-minutes with trades whose ledger is not closed yet',
+      registers,
+    }),
     target: new Gauge({ name: 'publisher_target_rate', help: 'Configured trades per second', registers }),
     blocked: new Gauge({
       name: 'publisher_blocked',

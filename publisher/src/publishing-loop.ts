@@ -63,7 +63,13 @@ export class PublishingLoop {
       for (let i = 0; i < count; i++) {
         const trade: Trade = { ...simulator.next(), id: nextId(now), ts: now };
         const message = tradeSchema.parse(trade); // the shared contract, checked before sending
-        publisher.send({ queue: message.company, body: tradeMessageBody(message), id: trade.id as string, ts: now });
+        publisher.send({
+          queue: message.company,
+          body: tradeMessageBody(message),
+          id: trade.id as string,
+          ts: now,
+          trade: { company: message.company, price: message.price, quantity: message.quantity ?? 1 },
+        });
       }
       pacer.take(count);
       this.count += count;

@@ -158,7 +158,7 @@ describe('RabbitMQ credentials from .env', () => {
     assert.doesNotMatch(JSON.stringify(rendered.definitions), /a-new-secret/, 'no plaintext password');
   });
 
-  it('renders COMPANY_QUEUES_DURABLE into the company queues only, and refuses a bad value', () => {
+  it('renders COMPANY_QUEUES_DURABLE into the company queues and the ledger queue only, and refuses a bad value', () => {
     type Queues = { queues: { name: string; durable: boolean }[] };
     const durability = (env: Record<string, string>) =>
       Object.fromEntries(
@@ -167,7 +167,13 @@ describe('RabbitMQ credentials from .env', () => {
           queue.durable,
         ]),
       );
-    const all = (value: boolean) => ({ AAPL: value, MSFT: value, TSLA: value, 'stockmarket.dead-letters': true });
+    const all = (value: boolean) => ({
+      AAPL: value,
+      MSFT: value,
+      TSLA: value,
+      'stockmarket.ledger': value,
+      'stockmarket.dead-letters': true,
+    });
     assert.deepEqual(durability({}), all(true), 'durable by default');
     assert.deepEqual(durability({ COMPANY_QUEUES_DURABLE: 'true' }), all(true));
     assert.deepEqual(durability({ COMPANY_QUEUES_DURABLE: 'false' }), all(false), 'as the original declares them');
@@ -187,6 +193,8 @@ describe('RabbitMQ credentials from .env', () => {
       AAPL: company,
       MSFT: company,
       TSLA: company,
+      // The reconciliation's ledger queue follows the company queues.
+      'stockmarket.ledger': company,
       'stockmarket.dead-letters': deadLetters,
     });
     assert.deepEqual(types({}), all('classic', 'classic'), 'classic by default (one node)');

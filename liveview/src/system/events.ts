@@ -22,6 +22,12 @@ export class EventLog {
     return this.events;
   }
 
+  /** Events found elsewhere (the reconciler's breaks and recoveries), added as they are. */
+  record(events: readonly SystemEvent[]): void {
+    this.events.push(...events);
+    if (this.events.length > this.limit) this.events.splice(0, this.events.length - this.limit);
+  }
+
   observe(next: Observed, at: number): SystemEvent[] {
     const previous = this.previous;
     this.previous = next;

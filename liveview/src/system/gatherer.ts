@@ -1,4 +1,4 @@
-import type { DatabaseMemberView, Logger, SystemMessage } from '@stockmarket/common';
+import type { DatabaseMemberView, Logger, ReconciliationView, SystemEvent, SystemMessage } from '@stockmarket/common';
 import type { Db } from 'mongodb';
 import { Gauge, type Registry } from 'prom-client';
 import { readMembers } from './database.js';
@@ -15,6 +15,8 @@ export interface SystemSources {
   /** rabbitmq_prometheus' page of every broker node (none: the broker is not shown). */
   brokerMetricsUrls: readonly string[];
   db: Db;
+  /** The reconciler's row and its breaks and recoveries for the event log (absent: not shown). */
+  reconciliation?: { view(): ReconciliationView | undefined; takeEvents(): SystemEvent[] };
 }
 
 export interface SystemGatherer {
@@ -69,7 +71,16 @@ export function startSystemGatherer(
       database,
     };
     for (const event of log.observe(picture, at)) logger.info({ event: event.text }, 'system event');
-    return { replica: sources.replicaName, at, ...picture, events: [...log.all] };
+    // The reconciler logs its own events; here they only join the page's log.
+    log.record(sources.reconciliation?.takeEvents() ?? []);
+    const reconciliation = sources.reconciliation?.view();
+    return {
+      replica: sources.replicaName,
+      at,
+      ...picture,
+      events: [...log.all],
+      ...(reconciliation ? { reconciliation } : {}),
+    };
   };
 
   const tick = () => {
