@@ -208,6 +208,22 @@ describe('RabbitMQ credentials from .env', () => {
     assert.throws(() => types({ RABBITMQ_QUORUM_QUEUES: 'ja' }), /RABBITMQ_QUORUM_QUEUES/);
   });
 
+  it('gives every queue of the definitions an unlimited delivery limit by policy (RabbitMQ 4 quorum queues default to 20)', () => {
+    type Rendered = {
+      queues: { name: string }[];
+      policies: { name: string; pattern: string; priority: number; definition: Record<string, unknown> }[];
+    };
+    const rendered = renderer.renderDefinitions(definitions(), { RABBITMQ_QUORUM_QUEUES: 'true' })
+      .definitions as unknown as Rendered;
+    for (const queue of rendered.queues) {
+      // RabbitMQ applies the matching policy of the highest priority.
+      const policy = rendered.policies
+        .filter((candidate) => new RegExp(candidate.pattern).test(queue.name))
+        .sort((a, b) => b.priority - a.priority)[0];
+      assert.equal(policy?.definition['delivery-limit'], -1, `${queue.name}: policy ${policy?.name ?? '(none)'}`);
+    }
+  });
+
   it('points every broker node at the rendered definitions, after the shared configuration', () => {
     for (const node of ['rabbitmq1', 'rabbitmq2', 'rabbitmq3']) {
       const targets = mounts(node);
