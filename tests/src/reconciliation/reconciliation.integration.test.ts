@@ -25,7 +25,8 @@ import type { Browser, Page } from 'playwright-core';
 // reconciler through NGINX (API, metrics, the page's System view). Every closed minute matches;
 // then deliberate breaks: one stored trade deleted with its candle contribution ("lost 1"), one
 // counted twice ("extra 1"); a publisher killed and restarted inside a minute ("partial", never a
-// break); the course's original message shape with no ledger ("no ledger").
+// break), one stopped gracefully and restarted (two partial parts that match); the course's
+// original message shape with no ledger ("no ledger").
 // Long enough for a consumer that falls 20-30 s behind on a machine shared with other test runs
 // (load average 30 on 2 cores was seen).
 const GRACE_MS = 45_000;
@@ -325,6 +326,39 @@ test('a publisher killed and restarted inside a minute: that minute is partial, 
     },
     { timeoutMs: 3 * MINUTE, intervalMs: 1_000 },
   );
+});
+
+test('a publisher stopped gracefully and restarted inside a minute: its two partial parts add up, the minute matches', async () => {
+  const publisher = stack.publisher;
+  assert.ok(publisher);
+  await waitFor(
+    'a time 10-40 s into a minute',
+    () => {
+      const second = (Date.now() % MINUTE) / 1000;
+      return second >= 10 && second <= 40;
+    },
+    { timeoutMs: MINUTE },
+  );
+  const minute = Math.floor(Date.now() / MINUTE) * MINUTE;
+  await publisher.stop(15_000);
+  await publisher.restart();
+  // Partial until the consumer, lagging on a loaded machine, has booked it all; then matched.
+  let last: ReconciledMinute[] = [];
+  const verdicts = await waitFor(
+    'the restart minute matched',
+    async () => {
+      const answer = await reconciliation({ from: minute, to: minute });
+      last = answer.minutes.filter((item) => OURS.includes(item.company));
+      return last.length === OURS.length && last.every((item) => item.status === 'matched') ? last : undefined;
+    },
+    { timeoutMs: 4 * MINUTE, intervalMs: 1_000 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; last: ${JSON.stringify(last)}`);
+  });
+  for (const verdict of verdicts) {
+    assert.equal(verdict.status, 'matched', JSON.stringify(verdict));
+    assert.deepEqual([verdict.ledger?.partial, verdict.ledger?.parts], [true, 2], JSON.stringify(verdict));
+  }
 });
 
 test('the API validates its query like the others', async () => {
