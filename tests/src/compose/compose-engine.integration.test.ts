@@ -401,7 +401,7 @@ describe('docker-compose.yml on a real Docker engine', { skip }, () => {
     await publishedEqualsStored('the password change');
   });
 
-  test('--profile monitoring: every Prometheus target is up', async () => {
+  test('--profile monitoring: every Prometheus target is up and the alert rules are loaded', async () => {
     await project.compose(['--profile', 'monitoring', 'up', '-d']);
     await project.waitSettled(ONE_SHOTS, SETTLE_MS);
     let down: string[] = [];
@@ -434,6 +434,17 @@ describe('docker-compose.yml on a real Docker engine', { skip }, () => {
       .catch((error: Error) => {
         throw new Error(`${error.message}; not up: ${down.join(', ')}`);
       });
+    // The reconciliation's alert rules are mounted and loaded.
+    const rules = (
+      await project.compose(['exec', '-T', 'prometheus', 'wget', '-q', '-O', '-', 'http://127.0.0.1:9090/api/v1/rules'])
+    ).stdout;
+    const names = (JSON.parse(rules) as { data: { groups: { rules: { name: string }[] }[] } }).data.groups.flatMap(
+      (group) => group.rules.map((rule) => rule.name),
+    );
+    assert.ok(
+      names.includes('ReconciliationBreak') && names.includes('ReconciliationStalled'),
+      `alert rules loaded: ${names.join(', ') || 'none'}`,
+    );
   });
 
   test('down -v --profile monitoring leaves no container, network or volume', async () => {
