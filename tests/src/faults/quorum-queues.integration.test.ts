@@ -86,20 +86,24 @@ test(`delivery limit: ${CRASHES} consumer crashes in a row, each with a full pre
     CONSUMER_FLUSH_INTERVAL_MS: '600000',
     CONSUMER_LEASE_RETRY_MS: '100',
   });
-  let heldEveryTrade = 0;
+  let brokerSawAllUnacked = 0;
   for (let crash = 0; crash < CRASHES; crash++) {
-    // Every trade still in a company queue is delivered and unacked (none waits as ready).
+    // Every trade delivered to the consumer and held unacked: its own count (exact) and the
+    // broker's (whose queue statistics may lag a restart by a moment) both say so.
     const counts = await waitFor(
       `crash ${crash + 1}: every trade delivered to the consumer`,
       async () => {
+        if ((await holder.metric('consumer_buffered_trades')) !== total) return undefined;
         const queues = await queueCounts();
         const held = COMPANIES.every((company) => queues.get(company)?.messages_ready === 0);
         return held ? queues : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
+    // The wait above is the precondition (it fails the test when not met); the broker's own
+    // figure is reported, not asserted (its statistics may lag).
     const unacked = COMPANIES.reduce((sum, company) => sum + (counts.get(company)?.messages_unacknowledged ?? 0), 0);
-    if (unacked === total) heldEveryTrade++;
+    if (unacked === total) brokerSawAllUnacked++;
     await holder.kill();
     await holder.restart();
   }
@@ -108,9 +112,8 @@ test(`delivery limit: ${CRASHES} consumer crashes in a row, each with a full pre
 
   const crashesMs = Date.now() - started;
   const deadLettered = (await queueCounts()).get(DEAD_LETTER_QUEUE)?.messages ?? 0;
-  t.diagnostic(JSON.stringify({ trades: total, crashes: CRASHES, heldEveryTrade, deadLettered, crashesMs }));
+  t.diagnostic(JSON.stringify({ trades: total, crashes: CRASHES, brokerSawAllUnacked, deadLettered, crashesMs }));
   assert.equal(deadLettered, 0, `good trades dead-lettered after ${CRASHES} returns each (limit by policy)`);
-  assert.equal(heldEveryTrade, CRASHES, `the consumer held all ${total} trades at each of the ${CRASHES} crashes`);
 
   // A normal consumer then stores every one of them.
   await stack.addConsumer();
