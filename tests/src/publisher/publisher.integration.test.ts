@@ -147,7 +147,10 @@ test('SIGTERM mid-run at full speed: every trade confirmed before exit, all of t
   const publisher = await ServiceProcess.start('publisher', {
     RABBITMQ_URL: rabbitmq.url('publisher'),
     COMPANIES: companies.join(','),
-    PUBLISHER_RATE: '50000',
+    // Faster than the broker confirms, so the confirm window (not the rate) limits the publisher
+    // and trades are in flight at any moment: at 50,000/s a quiet machine confirmed each turn
+    // before the next, and SIGTERM found none in flight (a fresh-clone run, 7 Dec).
+    PUBLISHER_RATE: '1000000',
     PUBLISHER_MAX_IN_FLIGHT: '5000',
     LOG_LEVEL: 'trace',
   });
