@@ -304,7 +304,7 @@ describe('docker-compose.yml on a real Docker engine', { skip }, () => {
     await publishedEqualsStored(`the kill of ${node}`);
   });
 
-  test('kill of a consumer holding a lease: a standby takes over, published = stored', async () => {
+  test('kill of a consumer holding a lease: another replica takes over, published = stored', async () => {
     let holder: { index: number; company: string } | undefined;
     for (const index of [1, 2, 3]) {
       const text = await project.node(
