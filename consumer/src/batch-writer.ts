@@ -3,7 +3,7 @@ import type { TradeRecord } from './aggregate.js';
 import { Semaphore } from './batcher.js';
 import type { DatabaseHealth } from './database-health.js';
 import type { ConsumerMetrics } from './metrics.js';
-import type { TradeStore } from './store.js';
+import type { TradeStore, WriteResult } from './store.js';
 
 /**
  * Writes batches, at most `concurrency` at once, retrying a failed write with backoff until the
@@ -24,14 +24,18 @@ export class BatchWriter {
   }
 
   /**
-   * True once written; false when given up because `wanted()` turned false (checked before every
-   * attempt, and again once a slot is free, right before the write starts).
+   * The result once written; undefined when given up because `wanted()` turned false (checked
+   * before every attempt, and again once a slot is free, right before the write starts).
    */
-  async write(company: string, records: readonly TradeRecord[], wanted: () => boolean): Promise<boolean> {
+  async write(
+    company: string,
+    records: readonly TradeRecord[],
+    wanted: () => boolean,
+  ): Promise<WriteResult | undefined> {
     let recovered: (() => void) | undefined;
     try {
       for (let attempt = 0; ; attempt++) {
-        if (!wanted()) return false;
+        if (!wanted()) return undefined;
         try {
           const result = await this.slots.run(async () => {
             // The wait for a slot can be long: a batch no longer wanted must not start after it.
@@ -41,11 +45,11 @@ export class BatchWriter {
             this.metrics.writeSeconds.observe((performance.now() - started) / 1000);
             return written;
           });
-          if (!result) return false;
+          if (!result) return undefined;
           this.metrics.batches.inc({ company });
           this.metrics.duplicates.inc(result.duplicates);
           if (recovered) this.logger.info({ company, attempts: attempt + 1 }, 'batch written after retrying');
-          return true;
+          return result;
         } catch (error) {
           recovered ??= this.health.writeFailing();
           const wait = backoffDelay(attempt);

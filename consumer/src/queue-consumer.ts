@@ -16,7 +16,7 @@ import { parkMessage, reasonKind } from './dead-letter.js';
 import { readDelivery } from './delivery.js';
 import { LeaseRenewal, LeaseRounds, LeaseTerm, patienceRounds, tryAcquireLease } from './leases.js';
 import type { ConsumerMetrics } from './metrics.js';
-import type { TradeStore } from './store.js';
+import type { TradeStore, WriteResult } from './store.js';
 
 /** The channels of one broker connection, and the leases and consumers begun on them. */
 interface Attachment {
@@ -315,7 +315,7 @@ export class QueueConsumer {
    */
   private async flush(company: string, items: Pending[]): Promise<void> {
     const attachment = items[0]?.attachment;
-    let written = false;
+    let written: WriteResult | undefined;
     try {
       const wait = (attachment?.writableAt.get(company) ?? 0) - performance.now();
       if (wait > 0) await delay(wait);
@@ -333,8 +333,15 @@ export class QueueConsumer {
     }
     if (!written && attachment && this.isCurrent(attachment)) this.fence(attachment);
     if (!written || !this.isCurrent(attachment)) return;
-    for (const item of items) attachment.channel.ack(item.message);
-    this.metrics.acked.inc({ queue: company }, items.length);
+    const { beyondDedupWindow } = written;
+    let acked = 0;
+    for (const item of items) {
+      if (!beyondDedupWindow.has(item.record.id)) {
+        attachment.channel.ack(item.message);
+        acked++;
+      } else this.deadLetter(attachment, company, item.message, BEYOND_DEDUP_WINDOW);
+    }
+    this.metrics.acked.inc({ queue: company }, acked);
   }
 
   /** SIGTERM: stop intake, flush every partial batch, wait for the acks. */
@@ -367,6 +374,10 @@ export class QueueConsumer {
     this.logger.warn({ step, err: error.message }, 'channel gone during shutdown');
   }
 }
+
+/** Why a trade whose second's duplicate filter was swept is parked (docs/reconciliation.md). */
+const BEYOND_DEDUP_WINDOW =
+  'beyond the dedup window: its second was booked and its trade ids swept (CONSUMER_DEDUP_RETENTION_MINUTES), so a redelivery cannot be told from a new trade';
 
 /** Ledger messages in flight per replica: a few per minute arrive, so a small window is plenty. */
 const LEDGER_PREFETCH = 50;

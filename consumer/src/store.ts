@@ -47,6 +47,12 @@ export interface WriteResult {
   /** Trades already stored before this write (redeliveries): counted once, not twice. */
   readonly duplicates: number;
   readonly candles: number;
+  /**
+   * Ids of trades not written: their second was booked before, and its bucket (the duplicate
+   * filter) has since been swept, so a redelivery cannot be told from a new trade. The caller
+   * dead-letters them: counting one twice or rebuilding the second from it alone would both be wrong.
+   */
+  readonly beyondDedupWindow: ReadonlySet<string>;
 }
 
 /**
@@ -87,8 +93,17 @@ export class TradeStore {
   }
 
   async writeBatch(company: string, trades: readonly TradeRecord[], now = Date.now()): Promise<WriteResult> {
-    const unique = dedupeById(trades);
-    const seconds = [...groupByWindow(unique, (trade) => trade.ts, SECOND)].sort((a, b) => a[0] - b[0]);
+    const beyondDedupWindow = new Set<string>();
+    const all = [...groupByWindow(dedupeById(trades), (trade) => trade.ts, SECOND)].sort((a, b) => a[0] - b[0]);
+    const swept = await this.sweptSeconds(company, all, now);
+    const seconds = all.filter(([start, secondTrades]) => {
+      if (!swept.has(start)) return true;
+      for (const trade of secondTrades) beyondDedupWindow.add(trade.id);
+      return false;
+    });
+    const unique = seconds.flatMap(([, secondTrades]) => secondTrades);
+    if (unique.length === 0)
+      return { duplicates: trades.length - beyondDedupWindow.size, candles: 0, beyondDedupWindow };
     // 1. Raw trades into their company-second buckets; what was there already is a duplicate.
     const { merged, existing } = await this.addToBuckets(company, seconds, now);
     // 2. Each touched second's candle, recomputed from its whole bucket.
@@ -148,7 +163,35 @@ export class TradeStore {
       .catch((error: unknown) => {
         if (!isDuplicateKeyError(error)) throw error;
       });
-    return { duplicates: trades.length - unique.length + existing, candles: merged.size + minuteEntries.size };
+    return {
+      duplicates: trades.length - beyondDedupWindow.size - unique.length + existing,
+      candles: merged.size + minuteEntries.size,
+      beyondDedupWindow,
+    };
+  }
+
+  /**
+   * Seconds booked before whose bucket is gone. A bucket expires no earlier than its second's
+   * start plus the retention, so only seconds that old are looked up (a backlog or a redelivery
+   * after the window): their minute candle says whether the second was booked, and the bucket
+   * whether its trade ids can still be checked. A second never booked is written as new.
+   */
+  private async sweptSeconds(
+    company: string,
+    seconds: ReadonlyArray<[number, TradeRecord[]]>,
+    now: number,
+  ): Promise<Set<number>> {
+    const swept = new Set<number>();
+    const old = seconds.map(([start]) => start).filter((start) => start + this.options.dedupRetentionMs <= now);
+    for (const [minute, starts] of groupByWindow(old, (start) => start, MINUTE)) {
+      const candle = await this.candles.findOne({ _id: candleId(company, '1m', minute) }, { projection: { s: 1 } });
+      for (const start of starts) {
+        if (!candle?.s?.[secondKey(start)]) continue;
+        const bucket = await this.buckets.findOne({ _id: bucketId(company, start) }, { projection: { _id: 1 } });
+        if (!bucket) swept.add(start);
+      }
+    }
+    return swept;
   }
 
   /**

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
+  bucketId,
   type CandleDoc,
   candleId,
   collectionNames,
@@ -12,6 +13,7 @@ import {
   type LedgerMessage,
   ledgerId,
   ledgerPartKey,
+  type TradeBucket,
 } from '@stockmarket/common';
 import { drainQueue, FerretDbServer, publishRaw, RabbitMqServer, ServiceProcess, waitFor } from '@stockmarket/stack';
 import { MongoClient } from 'mongodb';
@@ -34,7 +36,13 @@ before(async () => {
     consumers.push(
       await ServiceProcess.start(
         'consumer',
-        { RABBITMQ_URL: rabbitmq.url('consumer'), MONGODB_URL: mongo.url, MONGODB_WRITE_CONCERN: '1' },
+        {
+          RABBITMQ_URL: rabbitmq.url('consumer'),
+          MONGODB_URL: mongo.url,
+          MONGODB_WRITE_CONCERN: '1',
+          // The window test below: trades minutes old are past it.
+          CONSUMER_DEDUP_RETENTION_MINUTES: '1',
+        },
         { label },
       ),
     );
@@ -115,4 +123,43 @@ test('booked figures count each stored trade once: a redelivered batch changes n
   await publishRaw(rabbitmq, 'AAPL', [...trades, ...trades.slice(0, 15)]);
   await waitFor('the redelivery acked', async () => (await acked()) >= before + 45, { timeoutMs: 30_000 });
   assert.deepEqual(await booked(), expected);
+});
+
+test('a redelivery after the dedup window is dead-lettered, not booked again; an old second never booked is stored', async () => {
+  // Consumers here keep trade ids for 1 minute (CONSUMER_DEDUP_RETENTION_MINUTES=1), so trades
+  // three minutes old are past the window; deleting a bucket is what the retention sweep does.
+  const start = minute + 7 * MINUTE;
+  const trade = (i: number, second: number) => ({
+    company: 'MSFT',
+    eventType: 'buy',
+    price: 415.5 + i,
+    id: `W${String(i).padStart(3, '0')}`,
+    ts: start + second * 1_000 + i,
+    quantity: 1 + i,
+  });
+  const redelivered = trade(1, 0);
+  const trades = [trade(0, 0), redelivered, trade(2, 0), trade(3, 1)];
+  const db = client.db('stockmarket');
+  const candles = db.collection<CandleDoc>(collectionNames().candles);
+  const booked = async () => (await candles.findOne({ _id: candleId('MSFT', '1m', start) }))?.rc;
+  await publishRaw(rabbitmq, 'MSFT', trades);
+  await waitFor('all booked', async () => (await booked())?.trades === trades.length, { timeoutMs: 30_000 });
+  const deleted = await db
+    .collection<TradeBucket>(collectionNames().buckets)
+    .deleteOne({ _id: bucketId('MSFT', start) });
+  assert.equal(deleted.deletedCount, 1);
+  // trade 1 again (its second's ids are gone), and a trade of a second of this minute never booked.
+  const late = trade(4, 30);
+  await publishRaw(rabbitmq, 'MSFT', [redelivered, late]);
+  const parked = await waitFor('the redelivery in the dead-letter queue', async () => {
+    const messages = await drainQueue(rabbitmq, DEAD_LETTER_QUEUE);
+    return messages.length > 0 ? messages : undefined;
+  });
+  assert.equal(parked.length, 1);
+  assert.equal(JSON.parse(parked[0]?.content.toString() ?? '{}').id, redelivered.id);
+  assert.match(String(parked[0]?.properties.headers?.['x-stockmarket-reason']), /^beyond the dedup window/);
+  await waitFor('the never-booked second stored', async () => (await booked())?.trades === trades.length + 1, {
+    timeoutMs: 30_000,
+  });
+  assert.deepEqual(await booked(), figuresOf([...trades, late]));
 });
