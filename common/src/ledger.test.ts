@@ -51,7 +51,7 @@ test('ledger messages round-trip and are validated; a ledger sums its parts', ()
   assert.equal(parseLedgerMessage(Buffer.from('{')).ok, false);
   const a = { ...figuresOf(trades.slice(0, 1)), partial: true, closedAt: 1 };
   const b = { ...figuresOf(trades.slice(1)), partial: false, closedAt: 2 };
-  assert.deepEqual(ledgerFigures({ p: { ra: a, rb: b } }), {
+  assert.deepEqual(ledgerFigures([a, b]), {
     ...figuresOf(trades),
     partial: true,
     parts: 2,

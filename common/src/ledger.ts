@@ -10,7 +10,7 @@ import { companySchema } from './trade.js';
 
 /** The queue of ledger messages (declared like the company queues: COMPANY_QUEUES_DURABLE, quorum in a cluster). */
 export const LEDGER_QUEUE = 'stockmarket.ledger';
-/** The collection of ledger documents (one per company and minute, addressed by `ledgerId`). */
+/** The collection of ledger documents (one per company, minute and publisher run, addressed by `ledgerId`). */
 export const LEDGER_COLLECTION = 'ledger';
 export const LEDGER_MINUTE_MS = 60_000;
 
@@ -154,26 +154,33 @@ export function ledgerMessageBody(ledger: LedgerMessage): Buffer {
 export type LedgerPart = TradeFigures & { partial: boolean; closedAt: number };
 
 /**
- * A `ledger` document: the parts of every publisher run that reported the minute, keyed by
- * `ledgerPartKey(source)`. Written with `$set` of one part, so a redelivered message changes nothing.
+ * A `ledger` document: one publisher run's part of a company's minute, addressed by `ledgerId`.
+ * Insert-only, one document per part: two consumer replicas writing parts of the same minute at
+ * once never touch the same document (a `$set` of one part into a shared document is atomic on
+ * MongoDB, but FerretDB applies it as a read-modify-write and can lose the other part).
  */
-export type LedgerDoc = {
+export type LedgerDoc = LedgerPart & {
   _id: string;
   company: string;
   minute: number;
-  p: Record<string, LedgerPart>;
+  source: string;
   updatedAt: Date;
 };
 
-export const ledgerId = (company: string, minute: number): string => `${company}:${minute}`;
-/** Prefixed: a source may start with a digit, which a field name should not. */
-export const ledgerPartKey = (source: string): string => `r${source}`;
+/** Minutes are 13-digit epoch milliseconds (2001 to 2286), so ids sort by company, then minute. */
+export const ledgerId = (company: string, minute: number, source: string): string => `${company}:${minute}:${source}`;
+
+/** An `_id` range holding every part of the company's minutes from `from` to `to` (inclusive). */
+export const ledgerIdRange = (company: string, from: number, to: number): { $gte: string; $lte: string } => ({
+  $gte: `${company}:${from}:`,
+  // "~" sorts after every character a source may hold.
+  $lte: `${company}:${to}:~`,
+});
 
 /** The ledger of a minute: the sum of its parts, partial if any part is, closed when its last part was. */
 export function ledgerFigures(
-  doc: Pick<LedgerDoc, 'p'>,
+  parts: readonly LedgerPart[],
 ): TradeFigures & { partial: boolean; parts: number; closedAt: number } {
-  const parts = Object.values(doc.p ?? {});
   return {
     ...addFigures(parts),
     partial: parts.some((part) => part.partial),

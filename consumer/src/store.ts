@@ -12,7 +12,6 @@ import {
   type LedgerDoc,
   type LedgerMessage,
   ledgerId,
-  ledgerPartKey,
   type SecondEntry,
   type StockDoc,
   secondKey,
@@ -283,22 +282,29 @@ export class TradeStore {
   }
 
   /**
-   * A publisher's ledger message, as its run's part of the minute's ledger document. Idempotent:
-   * the part is set, never added, so a redelivery (or two replicas writing it) changes nothing,
-   * and no read-modify-write is needed. New documents (nearly all) are inserted; a minute that
-   * two publisher runs reported (a restart inside it) gets the second part `$set`.
+   * A publisher's ledger message, as its run's part of the minute: a document of its own,
+   * inserted. A redelivery (or two replicas writing it) finds it there and replaces it with the
+   * same figures, so nothing changes; no part is ever read, merged or written by two writers.
    */
   async writeLedger(message: LedgerMessage, now = Date.now()): Promise<void> {
     const { company, minute, source, partial, closedAt, trades, quantity, notionalCents, digest } = message;
-    const part = { partial, closedAt, trades, quantity, notionalCents, digest };
-    const _id = ledgerId(company, minute);
-    const doc: LedgerDoc = { _id, company, minute, p: { [ledgerPartKey(source)]: part }, updatedAt: new Date(now) };
+    const doc: LedgerDoc = {
+      _id: ledgerId(company, minute, source),
+      company,
+      minute,
+      source,
+      partial,
+      closedAt,
+      trades,
+      quantity,
+      notionalCents,
+      digest,
+      updatedAt: new Date(now),
+    };
     if ((await insertNew(this.ledger, [doc])).length === 0) return;
-    const update = { $set: { company, minute, [`p.${ledgerPartKey(source)}`]: part, updatedAt: new Date(now) } };
-    await this.ledger.updateOne({ _id }, update, { upsert: true }).catch(async (error: unknown) => {
-      // Two replicas upserting the same new document at once: the loser's update now finds it.
+    await this.ledger.replaceOne({ _id: doc._id }, doc, { upsert: true }).catch((error: unknown) => {
+      // Two replicas upserting the same new part at once: the other one's copy is the same part.
       if (!isDuplicateKeyError(error)) throw error;
-      await this.ledger.updateOne({ _id }, update);
     });
   }
 

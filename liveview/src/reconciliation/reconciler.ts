@@ -7,7 +7,7 @@ import {
   type LedgerDoc,
   type Logger,
   ledgerFigures,
-  ledgerId,
+  ledgerIdRange,
   type ReconciledMinute,
   type ReconciliationView,
   type SystemEvent,
@@ -175,7 +175,7 @@ export class Reconciler {
     const [ledgers, candles] = await Promise.all([
       this.db
         .collection<LedgerDoc>(LEDGER_COLLECTION)
-        .find({ _id: { $in: minutes.map((minute) => ledgerId(company, minute)) } })
+        .find({ _id: ledgerIdRange(company, from, to) })
         .toArray(),
       this.db
         .collection<CandleDoc>(collectionNames().candles)
@@ -185,7 +185,9 @@ export class Reconciler {
         )
         .toArray(),
     ]);
-    const ledgerOf = new Map(ledgers.map((doc) => [doc.minute, ledgerFigures(doc)]));
+    const partsOf = new Map<number, LedgerDoc[]>();
+    for (const doc of ledgers) partsOf.set(doc.minute, [...(partsOf.get(doc.minute) ?? []), doc]);
+    const ledgerOf = new Map([...partsOf].map(([minute, parts]) => [minute, ledgerFigures(parts)]));
     const bookedOf = new Map(candles.map((doc) => [doc.start, doc.rc ?? null]));
     const verdicts: ReconciledMinute[] = [];
     for (const minute of minutes) {
