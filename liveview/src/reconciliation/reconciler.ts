@@ -186,7 +186,10 @@ export class Reconciler {
         .toArray(),
     ]);
     const partsOf = new Map<number, LedgerDoc[]>();
-    for (const doc of ledgers) partsOf.set(doc.minute, [...(partsOf.get(doc.minute) ?? []), doc]);
+    for (const doc of ledgers) {
+      // The range also spans documents of the earlier layout (`_id: "TSLA:<minute>"`, no source): not parts.
+      if (typeof doc.source === 'string') partsOf.set(doc.minute, [...(partsOf.get(doc.minute) ?? []), doc]);
+    }
     const ledgerOf = new Map([...partsOf].map(([minute, parts]) => [minute, ledgerFigures(parts)]));
     const bookedOf = new Map(candles.map((doc) => [doc.start, doc.rc ?? null]));
     const verdicts: ReconciledMinute[] = [];
