@@ -10,3 +10,4 @@ export * from './socket-events.js';
 export * from './storage.js';
 export * from './topology.js';
 export * from './trade.js';
+export * from './wait.js';

@@ -6,21 +6,28 @@
  * minutes the drills spanned. Exits 1 when a drill did not recover or a minute did not reconcile.
  */
 import { DEFAULT_COMPANIES } from '@stockmarket/common';
+import {
+  describeScenarios,
+  formatDrill,
+  formatVerdict,
+  runDrill,
+  type Scenario,
+  scenarioNamed,
+  waitForVerdict,
+} from '@stockmarket/drill';
 import { stackConfig } from './config.js';
-import { formatDrill, runDrill } from './drill/run.js';
-import { SCENARIOS, type Scenario, scenarioNamed } from './drill/scenarios.js';
-import { formatVerdict, waitForVerdict } from './drill/verdict.js';
+import { LOCAL_SCENARIOS } from './drill/scenarios.js';
 import { LocalStack } from './local-stack.js';
 import { setInterruptHandler } from './process.js';
 
 const names = process.argv.slice(2);
 if (names.length === 0) {
-  console.error(
-    `usage: npm run drill -- <scenario>... | all\n${SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(20)} ${scenario.what}`).join('\n')}`,
-  );
+  console.error(`usage: npm run drill -- <scenario>... | all\n${describeScenarios(LOCAL_SCENARIOS)}`);
   process.exit(2);
 }
-const scenarios: Scenario[] = names.includes('all') ? [...SCENARIOS] : names.map(scenarioNamed);
+const scenarios: Scenario<LocalStack>[] = names.includes('all')
+  ? [...LOCAL_SCENARIOS]
+  : names.map((name) => scenarioNamed(LOCAL_SCENARIOS, name));
 const companies = [...DEFAULT_COMPANIES];
 const rate = stackConfig.DRILL_RATE;
 
@@ -43,7 +50,7 @@ try {
   for (const scenario of scenarios) {
     console.log(`\n${scenario.name}: ${scenario.what}`);
     try {
-      console.log(formatDrill(await runDrill(stack, scenario, { companies, log: console.log })));
+      console.log(formatDrill(await runDrill(stack.url, stack, scenario, { companies, log: console.log })));
     } catch (error) {
       failed = true;
       console.log(`drill ${scenario.name} FAILED: ${(error as Error).message}`);

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitFor } from '@stockmarket/common';
 import { MongoClient } from 'mongodb';
 import { ferretdbBinary, makeRunDir } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
-import { waitFor } from './wait.js';
 
 /**
  * FerretDB v1.24.2 with its SQLite backend, standing in for MongoDB (no MongoDB server binary can

@@ -1,8 +1,6 @@
+export { waitFor } from '@stockmarket/common';
 export * from './config.js';
-export * from './drill/probe.js';
-export * from './drill/run.js';
 export * from './drill/scenarios.js';
-export * from './drill/verdict.js';
 export * from './ferretdb.js';
 export * from './local-stack.js';
 export * from './nginx.js';
@@ -15,4 +13,3 @@ export * from './rabbitmq.js';
 export * from './rabbitmq-cluster.js';
 export * from './services.js';
 export * from './testing.js';
-export * from './wait.js';

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitFor } from '@stockmarket/common';
 import { makeRunDir, repoRoot } from './paths.js';
 import { freePort, portAccepts } from './ports.js';
 import { ManagedProcess } from './process.js';
-import { waitFor } from './wait.js';
 
 /** The balancing and failover parameters, the same as nginx/default.conf's upstream. */
 export const UPSTREAM_SERVER_PARAMS = 'max_fails=1 fail_timeout=5s';

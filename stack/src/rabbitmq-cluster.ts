@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { waitFor } from '@stockmarket/common';
 import { stackConfig } from './config.js';
 import { makeRunDir } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
 import { type ClusterMembership, type RabbitMqOptions, RabbitMqServer, rabbitNodeName } from './rabbitmq.js';
 import { inRabbitmqRoot } from './rabbitmq-root.js';
-import { waitFor } from './wait.js';
 
 /** The company queues and the dead-letter queue: the quorum queues of a cluster. */
 const QUORUM_QUEUES = /^([A-Z0-9.-]+|stockmarket\.dead-letters)$/;

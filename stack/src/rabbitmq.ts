@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { appendFileSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { waitFor } from '@stockmarket/common';
 import amqp from 'amqplib';
 import { stackConfig } from './config.js';
 import { makeRunDir, repoRoot } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
 import { inRabbitmqRoot, rabbitmqUser } from './rabbitmq-root.js';
-import { waitFor } from './wait.js';
 
 const RABBITMQ_VHOST = 'stockmarket';
 /** Development credentials from rabbitmq/definitions.json (see README: not for production). */

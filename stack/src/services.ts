@@ -1,9 +1,9 @@
 import { join } from 'node:path';
+import { waitFor } from '@stockmarket/common';
 import { stackConfig } from './config.js';
 import { makeRunDir, serviceEntry } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
-import { waitFor } from './wait.js';
 
 export type ServiceName = 'publisher' | 'consumer' | 'liveview';
 

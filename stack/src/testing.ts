@@ -1,8 +1,8 @@
+import { waitFor } from '@stockmarket/common';
 import type { Channel, GetMessage } from 'amqplib';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { stackConfig } from './config.js';
 import type { RabbitMqServer } from './rabbitmq.js';
-import { waitFor } from './wait.js';
 
 /** Debian's Chromium, headless, without any of its calls home (the machine has no internet). */
 export function launchBrowser(): Promise<Browser> {

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DEFAULT_COMPANIES } from '@stockmarket/common';
-import { formatDrill, formatVerdict, LocalStack, runDrill, scenarioNamed, waitForVerdict } from '@stockmarket/stack';
+import { formatDrill, formatVerdict, runDrill, scenarioNamed, waitForVerdict } from '@stockmarket/drill';
+import { LOCAL_SCENARIOS, LocalStack } from '@stockmarket/stack';
 
 const companies = [...DEFAULT_COMPANIES];
 let stack: LocalStack;
@@ -27,7 +28,7 @@ after(async () => {
 test('a killed lease holder and a killed liveview: the page recovers and the minutes reconcile without a break', async () => {
   const startedAt = Date.now();
   for (const name of ['consumer-kill', 'liveview-kill']) {
-    const result = await runDrill(stack, scenarioNamed(name), { companies });
+    const result = await runDrill(stack.url, stack, scenarioNamed(LOCAL_SCENARIOS, name), { companies });
     console.log(formatDrill(result).replace(/^/gm, '# '));
     assert.ok(
       result.timeline.worstStalenessMs < 60_000,

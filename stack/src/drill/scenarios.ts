@@ -1,34 +1,9 @@
+import type { DrillContext, Scenario } from '@stockmarket/drill';
 import type { LocalStack } from '../local-stack.js';
 import { Partition } from '../partition.js';
 import type { RabbitMqServer } from '../rabbitmq.js';
 import type { RabbitMqCluster } from '../rabbitmq-cluster.js';
 import type { ServiceProcess } from '../services.js';
-import type { PageProbe } from './probe.js';
-
-/** What a scenario gets: the stack it breaks and the probe that watches the page. */
-export interface DrillContext {
-  readonly stack: LocalStack;
-  readonly probe: PageProbe;
-  /** A line of the timeline, stamped now. */
-  mark(event: string): void;
-}
-
-/** The part a scenario breaks, chosen before the fault so that the fault's moment is exact. */
-export interface Victim {
-  readonly target: string;
-  /** How long the fault is held before `heal` (0: heal at once, e.g. a restart policy). */
-  readonly holdMs: number;
-  inject(): Promise<void>;
-  heal(): Promise<void>;
-}
-
-export interface Scenario {
-  readonly name: string;
-  readonly what: string;
-  /** Needs the three-node broker cluster. */
-  readonly cluster?: boolean;
-  choose(context: DrillContext): Promise<Victim>;
-}
 
 function clusterOf(stack: LocalStack): RabbitMqCluster {
   if (!stack.cluster) throw new Error('this drill needs the three-node broker cluster');
@@ -53,7 +28,7 @@ async function leaseHolder(stack: LocalStack): Promise<ServiceProcess> {
   throw new Error('no consumer holds a lease');
 }
 
-function servingLiveview({ stack, probe }: DrillContext): ServiceProcess {
+function servingLiveview(stack: LocalStack, { probe }: DrillContext): ServiceProcess {
   const replica = probe.latest?.replica;
   const liveview = stack.liveviews.find((candidate) => candidate.env.LIVEVIEW_REPLICA_NAME === replica);
   if (!liveview) throw new Error(`the page's replica ${replica ?? '(none yet)'} is not one of the stack's`);
@@ -62,12 +37,13 @@ function servingLiveview({ stack, probe }: DrillContext): ServiceProcess {
 
 const HOLD_MS = 15_000;
 
-export const SCENARIOS: readonly Scenario[] = [
+/** The local stack's drills (`npm run drill`); the compose one-shot's are in drill/src/compose. */
+export const LOCAL_SCENARIOS: readonly Scenario<LocalStack>[] = [
   {
     name: 'broker-leader-kill',
     what: 'kill -9 of the broker node leading the company queues; restarted at once',
     cluster: true,
-    async choose({ stack }) {
+    async choose({ system: stack }) {
       const node = await leaderNode(stack);
       return { target: node.nodeName, holdMs: 0, inject: () => node.crash(), heal: () => node.resume() };
     },
@@ -76,7 +52,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'broker-stop',
     what: `graceful stop of a broker node that leads no company queue, for ${HOLD_MS / 1000} s`,
     cluster: true,
-    async choose({ stack }) {
+    async choose({ system: stack }) {
       const node = await followerNode(stack);
       return { target: node.nodeName, holdMs: HOLD_MS, inject: () => node.pause(), heal: () => node.resume() };
     },
@@ -85,7 +61,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'broker-pause',
     what: `SIGSTOP of the broker node leading the queues for ${HOLD_MS / 1000} s (a hung node, not a dead one)`,
     cluster: true,
-    async choose({ stack }) {
+    async choose({ system: stack }) {
       const node = await leaderNode(stack);
       const pid = node.pid;
       if (pid === undefined) throw new Error(`${node.nodeName} has no process`);
@@ -105,7 +81,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'broker-partition',
     what: `the node leading the queues cut off from the other two for ${(2 * HOLD_MS) / 1000} s (iptables on loopback; root)`,
     cluster: true,
-    async choose({ stack }) {
+    async choose({ system: stack }) {
       const cluster = clusterOf(stack);
       const node = await leaderNode(stack);
       let partition: Partition | undefined;
@@ -125,7 +101,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'consumer-kill',
     what: 'kill -9 of a consumer holding a write lease; restarted at once (as a restart policy would)',
-    async choose({ stack }) {
+    async choose({ system: stack }) {
       const consumer = await leaseHolder(stack);
       return {
         target: consumer.process.options.name,
@@ -139,7 +115,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'liveview-kill',
     what: 'kill -9 of the liveview replica serving the page; restarted after the hold',
     async choose(context) {
-      const liveview = servingLiveview(context);
+      const liveview = servingLiveview(context.system, context);
       return {
         target: liveview.process.options.name,
         holdMs: HOLD_MS,
@@ -151,7 +127,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'database-stop',
     what: `the database (FerretDB; a real replica set would elect a new primary) stopped for ${HOLD_MS / 1000} s`,
-    async choose({ stack }) {
+    async choose({ system: stack }) {
       return {
         target: 'ferretdb',
         holdMs: HOLD_MS,
@@ -163,7 +139,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'nginx-reload',
     what: 'NGINX reloaded (new workers; open WebSockets stay on the old ones until they close)',
-    async choose({ stack }) {
+    async choose({ system: stack }) {
       const nginx = stack.nginx;
       if (!nginx) throw new Error('no NGINX');
       return {
@@ -175,11 +151,3 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
 ];
-
-export function scenarioNamed(name: string): Scenario {
-  const scenario = SCENARIOS.find((candidate) => candidate.name === name);
-  if (!scenario) {
-    throw new Error(`unknown drill "${name}"; one of: ${SCENARIOS.map((candidate) => candidate.name).join(', ')}, all`);
-  }
-  return scenario;
-}

@@ -1,7 +1,6 @@
-import type { LocalStack } from '../local-stack.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '@stockmarket/common';
 import { PageProbe, staleness, type Timeline, timelineOf } from './probe.js';
-import type { Scenario } from './scenarios.js';
+import type { Scenario } from './scenario.js';
 
 export interface DrillEvent {
   /** Milliseconds since the fault (negative: before it). */
@@ -32,10 +31,15 @@ export interface DrillOptions {
  * One drill: the page fresh first, the fault, the hold, the heal, then the page fresh again with
  * every company's newest trade younger than the heal; the timeline is read off the probe's samples.
  */
-export async function runDrill(stack: LocalStack, scenario: Scenario, options: DrillOptions): Promise<DrillResult> {
+export async function runDrill<T>(
+  baseUrl: string,
+  system: T,
+  scenario: Scenario<T>,
+  options: DrillOptions,
+): Promise<DrillResult> {
   const staleAfterMs = options.staleAfterMs ?? 2_000;
   const log = options.log ?? (() => {});
-  const probe = new PageProbe(stack.url).start();
+  const probe = new PageProbe(baseUrl).start();
   const events: { at: number; event: string }[] = [];
   const mark = (event: string) => {
     events.push({ at: Date.now(), event });
@@ -50,7 +54,7 @@ export async function runDrill(stack: LocalStack, scenario: Scenario, options: D
       },
       { timeoutMs: 60_000 },
     );
-    const fault = await scenario.choose({ stack, probe, mark });
+    const fault = await scenario.choose({ system, probe, mark });
     const faultAt = Date.now();
     mark(`fault on ${fault.target}: ${scenario.what}`);
     await fault.inject();

@@ -1,4 +1,4 @@
-import { waitFor } from '../wait.js';
+import { waitFor } from '@stockmarket/common';
 
 /** One company-minute as the liveview's reconciliation API classifies it. */
 export interface ReconciledMinute {
