@@ -31,6 +31,17 @@ const ONE_SHOTS = new Set([
   'mongo-init',
 ]);
 const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+/** drill/src/compose/scenarios.ts, every one of them (`all`). */
+const DRILL_SCENARIOS = [
+  'broker-leader-kill',
+  'broker-stop',
+  'broker-pause',
+  'broker-partition',
+  'consumer-kill',
+  'liveview-kill',
+  'mongo-primary-kill',
+  'nginx-reload',
+];
 const SETTLE_MS = 300_000;
 /** After a fault: the services have been up, only the faulty one comes back. */
 const RESETTLE_MS = 180_000;
@@ -364,6 +375,35 @@ describe('docker-compose.yml on a real Docker engine', { skip }, () => {
     await engine?.docker(['start', id]);
     await project.waitSettled(ONE_SHOTS, RESETTLE_MS);
     await publishedEqualsStored('the kill of a liveview');
+  });
+
+  test('the drill one-shot (--profile drill run --rm drill all): every scenario recovers, every minute reconciles', async () => {
+    // The drill reaches this engine through its socket: the private one, not /var/run/docker.sock.
+    const socket = (engine?.env.DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
+    assert.ok(socket.startsWith('/'), `the engine's socket (DOCKER_HOST ${engine?.env.DOCKER_HOST})`);
+    project.env.DOCKER_SOCKET = socket;
+    // Held faults of 5 s (15 s by default) keep the suite short; recovery is what is measured.
+    project.env.DRILL_HOLD_MS = '5000';
+    const started = Date.now();
+    const drill = await project.compose(['--profile', 'drill', 'run', '--build', '--rm', 'drill', 'all'], {
+      check: false,
+      timeoutMs: 1_200_000,
+    });
+    const output = `${drill.stdout}${drill.stderr}`;
+    const shown = output.trimEnd().split('\n').slice(-80).join('\n');
+    for (const line of output.split('\n').filter((text) => /^ {2}page: |^reconciliation /.test(text))) {
+      report(`drill ${line.trim()}`);
+    }
+    for (const scenario of DRILL_SCENARIOS) {
+      assert.match(output, new RegExp(`^drill ${scenario} \\(`, 'm'), `${scenario} ran to its end\n${shown}`);
+    }
+    assert.match(output, /^reconciliation [^:]+: no break/m, `the verdict\n${shown}`);
+    assert.equal(drill.code, 0, `the drill exited ${drill.code}\n${shown}`);
+    report(
+      `drill all (${DRILL_SCENARIOS.length} scenarios, 5 s holds, verdict included): ${seconds(Date.now() - started)}`,
+    );
+    await project.waitSettled(ONE_SHOTS, RESETTLE_MS);
+    await publishedEqualsStored('the drills');
   });
 
   test('down, then up (standalone docker-compose): the data is kept', async () => {
