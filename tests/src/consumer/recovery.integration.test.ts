@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FerretDbServer, publishRaw, queueDepth, RabbitMqServer, ServiceProcess, waitFor } from '@stockmarket/stack';
+import {
+  FerretDbServer,
+  publishRaw,
+  queueDepth,
+  RabbitMqServer,
+  ServiceProcess,
+  TAKE_EVERY_LEASE,
+  waitFor,
+} from '@stockmarket/stack';
 import { type Db, MongoClient } from 'mongodb';
 import {
   candleDifferences,
@@ -33,6 +41,7 @@ function consumerEnv(database: string, env: Record<string, string> = {}): Record
     BATCH_SIZE: '200',
     CONSUMER_FLUSH_INTERVAL_MS: '300',
     CONSUMER_LEASE_RETRY_MS: '200',
+    ...TAKE_EVERY_LEASE,
     ...env,
   };
 }
