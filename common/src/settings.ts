@@ -25,7 +25,7 @@ export function setting<Schema extends z.ZodType>(schema: Schema, description: s
  * A setting's default as an environment value (`AAPL,MSFT,TSLA`, `1000`, `true`), its shown
  * default, or undefined when it has none (unset).
  */
-export function settingDefault(schema: z.ZodType): string | undefined {
+export function settingDefault(schema: z.core.$ZodType): string | undefined {
   const shown = settingDocs.get(schema)?.shownDefault;
   if (shown !== undefined) return shown;
   if (!(schema instanceof z.ZodDefault)) return undefined;
