@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { companyListSchema, DEFAULT_COMPANIES } from './companies.js';
 import { envBool, envInt, envMongoUrl, envUrl, envUrlList, logLevelSchema } from './config.js';
+import { DEFAULT_DATABASE, DEFAULT_STOCKS_COLLECTION } from './storage.js';
 
 /**
  * What the docs say about one setting. README's tables, `.env.example` and deploy/settings.json
@@ -60,14 +61,14 @@ export const databaseShape = {
     z
       .string()
       .regex(/^[^/\\. "$]{1,63}$/, 'not a valid database name')
-      .default('stockmarket'),
+      .default(DEFAULT_DATABASE),
     'Database (fixed by the data contract)',
   ),
   MONGODB_COLLECTION: setting(
     z
       .string()
       .regex(/^[^$]{1,120}$/, 'not a valid collection name')
-      .default('stocks'),
+      .default(DEFAULT_STOCKS_COLLECTION),
     'Collection of the per-company `{company, avgPrice, ...}` documents',
   ),
 };

@@ -11,6 +11,7 @@
 // step fails.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { DEFAULT_COMPANIES } from '@stockmarket/common';
 import { freePort, launchBrowser, stackConfig } from '@stockmarket/stack';
 import type { Browser, Page } from 'playwright-core';
 import { ComposeProject, type ContainerState, DockerEngine } from './compose-project.js';
@@ -30,7 +31,7 @@ const ONE_SHOTS = new Set([
   'mongo-keyfile',
   'mongo-init',
 ]);
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES = [...DEFAULT_COMPANIES];
 const SETTLE_MS = 300_000;
 /** After a fault: the services have been up, only the faulty one comes back. */
 const RESETTLE_MS = 180_000;

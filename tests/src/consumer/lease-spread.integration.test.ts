@@ -4,9 +4,10 @@
 // the lease round is compose's default (CONSUMER_LEASE_RETRY_MS 1000).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { DEFAULT_COMPANIES } from '@stockmarket/common';
 import { FerretDbServer, RabbitMqServer, ServiceProcess, waitFor } from '@stockmarket/stack';
 
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES = [...DEFAULT_COMPANIES];
 let rabbitmq: RabbitMqServer;
 let mongo: FerretDbServer;
 const replicas: ServiceProcess[] = [];

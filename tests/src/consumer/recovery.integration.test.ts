@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { DEFAULT_COMPANIES } from '@stockmarket/common';
 import {
   FerretDbServer,
   publishRaw,
@@ -19,7 +20,7 @@ import {
   truthCandles,
 } from './trades.js';
 
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES = [...DEFAULT_COMPANIES];
 let rabbitmq: RabbitMqServer;
 let mongo: FerretDbServer;
 let client: MongoClient;
