@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from '@stockmarket/stack';
+import { loadMongoInitSetup } from '../mongo-init-setup.js';
 import {
   composePassedNames,
   dotenvProblems,
@@ -48,4 +50,19 @@ test('every setting of every service has a description, and shared ones say the 
       seen.set(setting.name, key);
     }
   }
+});
+
+// The broker's and the database's set-up scripts are plain JavaScript run in other images
+// (mongosh, the definitions one-shot) and keep their own fallbacks for the variables compose
+// passes them by name: they must be the schemas' defaults.
+test("mongo-init's and the broker definitions' fallbacks are the schemas' defaults", async () => {
+  const defaults = new Map(settingsOf('consumer').map((s) => [s.name, s.default]));
+  const passwords = { MONGO_ROOT_USERNAME: 'a', MONGO_ROOT_PASSWORD: 'b', MONGO_CONSUMER_PASSWORD: 'c' };
+  const mongoInit = loadMongoInitSetup().settingsFromEnv({ ...passwords, MONGO_LIVEVIEW_PASSWORD: 'd' });
+  assert.equal(mongoInit.dbName, defaults.get('MONGODB_DB'));
+  assert.equal(mongoInit.stocksCollection, defaults.get('MONGODB_COLLECTION'));
+  const definitions = (await import(pathToFileURL(join(repoRoot, 'rabbitmq', 'render-definitions.mjs')).href)) as {
+    companyQueuesDurable(env: Record<string, string>): boolean;
+  };
+  assert.equal(String(definitions.companyQueuesDurable({})), defaults.get('COMPANY_QUEUES_DURABLE'));
 });
