@@ -5,7 +5,7 @@
  * trades, and reports the consumer's peak RSS (VmHWM).
  */
 
-import { type CandleDoc, collectionNames, DEFAULT_DATABASE } from '@stockmarket/common';
+import { type CandleDoc, collectionNames, DEFAULT_COMPANIES, DEFAULT_DATABASE } from '@stockmarket/common';
 import {
   FerretDbServer,
   peakRssMb,
@@ -18,7 +18,7 @@ import {
 import { MongoClient } from 'mongodb';
 import type { BenchOptions, BenchResult } from './cli.js';
 
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'] as const;
+const COMPANIES = DEFAULT_COMPANIES;
 /** Event-time spacing of one company's trades: 100 trades/s per company, as a busy publisher. */
 const SPACING_MS = 10;
 

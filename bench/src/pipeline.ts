@@ -6,7 +6,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CandleDoc, collectionNames, DEFAULT_DATABASE, type UpdateMessage } from '@stockmarket/common';
+import {
+  type CandleDoc,
+  collectionNames,
+  DEFAULT_COMPANIES,
+  DEFAULT_DATABASE,
+  type UpdateMessage,
+} from '@stockmarket/common';
 import {
   LocalStack,
   ProcSampler,
@@ -24,7 +30,7 @@ import { Latencies, type LatencySummary } from './latency.js';
 import { linePlot } from './plot.js';
 import { perfTestClasspath, sampleBodySize, startPerfTest } from './publisher.js';
 
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES = [...DEFAULT_COMPANIES];
 
 interface DelaySample {
   /** Newest trade of the batch -> arrival at the socket.io client. */

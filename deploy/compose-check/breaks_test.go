@@ -31,7 +31,7 @@ func mutated(t *testing.T, file, old, replacement string) string {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{"nginx", "rabbitmq", "mongo-init", "publisher", "common", "consumer", "liveview", "stack", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.base.json"} {
+	for _, name := range []string{"nginx", "rabbitmq", "mongo-init", "publisher", "common", "consumer", "liveview", "stack", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.base.json", "deploy"} {
 		if err := os.Symlink(filepath.Join(repo, name), filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -149,5 +149,25 @@ func TestBreakComposeClusterPeers(t *testing.T) {
 		t.Error("a node whose name cluster.conf does not list was not caught")
 	} else {
 		t.Log(got)
+	}
+}
+
+// A name a service's schema does not know (a typo, or a setting since renamed) would be ignored
+// by the service without a word: the check names it.
+func TestBreakComposeUnknownSetting(t *testing.T) {
+	dir := mutated(t, "docker-compose.yml", "      CONSUMER_MAX_LEASES:\n", "      CONSUMER_MAX_LEASE:\n")
+	problems := problemsOf(t, dir, "Node services get only variables their schema knows (deploy/settings.json)")
+	if len(problems) != 1 || !strings.Contains(problems[0], "CONSUMER_MAX_LEASE is not a variable") {
+		t.Errorf("problems %v", problems)
+	}
+}
+
+// The ops port compose probes is the service's default when compose does not set it: a schema
+// default that moves away from the healthcheck's port is caught.
+func TestBreakComposeHealthcheckPortAgainstDefault(t *testing.T) {
+	dir := mutated(t, "docker-compose.yml", "http://127.0.0.1:8081/readyz", "http://127.0.0.1:9081/readyz")
+	problems := problemsOf(t, dir, "Node services probe /readyz on their own port and expose only it")
+	if len(problems) != 1 || !strings.Contains(problems[0], "consumer: healthcheck does not fetch 127.0.0.1:8081/readyz") {
+		t.Errorf("problems %v", problems)
 	}
 }

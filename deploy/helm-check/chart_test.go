@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -44,11 +43,14 @@ networkPolicy:
 	"own-settings": `
 image: { registry: registry.example.com/trading/, tag: "1.2.3", pullPolicy: Always }
 imagePullSecrets: [{ name: regcred }]
-config:
-  companies: [AAPL, MSFT, TSLA, NVDA, BRK.B]
-  mongodbDb: markets
-  publisherRate: 500
-  logLevel: debug
+env:
+  COMPANIES: AAPL,MSFT,TSLA,NVDA,BRK.B
+  MONGODB_DB: markets
+  LOG_LEVEL: debug
+publisher:
+  env: { PUBLISHER_RATE: 500, PUBLISHER_MAX_IN_FLIGHT: 1000000 }
+consumer:
+  env: { CONSUMER_WRITE_CONCURRENCY: 4, BATCH_SIZE: 500 }
 passwords:
   rabbitmqAdmin: Admin-Pass.1
   rabbitmqPublisher: pub_pass
@@ -143,7 +145,7 @@ func TestRenderAndDecodeStrictly(t *testing.T) {
 		"defaults": {
 			"Deployment": 3, "StatefulSet": 1, "Job": 1, "Service": 7, "PodDisruptionBudget": 5,
 			"HorizontalPodAutoscaler": 1, "Ingress": 1, "RabbitmqCluster": 1, "NetworkPolicy": 6,
-			"Secret": 4, "ConfigMap": 2, "ScaledObject": 0, "MongoDBCommunity": 0, "ServiceMonitor": 0,
+			"Secret": 4, "ConfigMap": 5, "ScaledObject": 0, "MongoDBCommunity": 0, "ServiceMonitor": 0,
 		},
 		"keda-operator-monitoring": {
 			"Deployment": 3, "StatefulSet": 0, "Job": 0, "HorizontalPodAutoscaler": 0, "ScaledObject": 1,
@@ -227,7 +229,10 @@ func TestBadValuesAreRefused(t *testing.T) {
 	cases := map[string]string{
 		"passwords.rabbitmqPublisher": `passwords: { rabbitmqPublisher: "p@ss/word" }`,
 		"mongodb.mode":                `mongodb: { mode: helm }`,
-		"config.companies":            `config: { companies: [aapl] }`,
+		"env.COMPANIES":               `env: { COMPANIES: "AAPL,aapl" }`,
+		"env.NO_SUCH_SETTING":         `env: { NO_SUCH_SETTING: "1" }`,
+		"consumer.env.PORT":           `consumer: { env: { PORT: 8000 } }`,
+		"liveview.env.PORT":           `liveview: { env: { PORT: 8000 } }`,
 		"rabbitmq.queueType":          `rabbitmq: { queueType: stream }`,
 		"passwords.unknown":           `passwords: { rabbitmqGuest: x }`,
 	}
@@ -242,6 +247,9 @@ func TestBadValuesAreRefused(t *testing.T) {
 			continue
 		}
 		leaf := field[strings.LastIndex(field, ".")+1:]
+		if strings.HasSuffix(field, ".env.PORT") {
+			leaf = field // not the consumer's variable; set by the chart for the liveview
+		}
 		if field == "passwords.unknown" {
 			leaf = "rabbitmqGuest"
 		}
@@ -575,41 +583,58 @@ func TestSelectorsAndTargets(t *testing.T) {
 	})
 }
 
-// The environment the chart gives each service uses only names that service's config.ts reads
-// (README's tables), so a renamed variable cannot be silently ignored.
+// The environment the chart gives each service (its container's env, its settings ConfigMap and
+// its Secret) uses only names that service's schema knows: deploy/settings.json, generated from
+// the schemas by npm run settings. A renamed variable cannot be silently ignored.
 func TestServiceEnvironmentNamesAreKnown(t *testing.T) {
-	shapeKey := regexp.MustCompile(`(?m)^  ([A-Z][A-Z0-9_]+):`)
-	objects := rendered(t, "defaults")
-	for _, service := range []string{"publisher", "consumer", "liveview"} {
-		source, err := os.ReadFile(filepath.Join(RepoRoot(), service, "src", "config.ts"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		known := map[string]bool{}
-		for _, m := range shapeKey.FindAllStringSubmatch(string(source), -1) {
-			known[m[1]] = true
-		}
-		if len(known) < 5 {
-			t.Fatalf("%s: only %d variables found in config.ts", service, len(known))
-		}
-		d := Find(objects, "Deployment", ReleaseName+"-stockmarket-"+service)
-		if d == nil {
-			t.Fatalf("no %s Deployment", service)
-		}
-		names := []string{}
-		for _, env := range typed[*appsv1.Deployment](*d).Spec.Template.Spec.Containers[0].Env {
-			names = append(names, env.Name)
-		}
-		secret := Find(objects, "Secret", ReleaseName+"-stockmarket-"+service)
-		for key := range typed[*corev1.Secret](*secret).Data {
-			names = append(names, key)
-		}
-		for _, name := range names {
-			if !known[name] {
-				t.Errorf("%s: %s is not a variable of %s/src/config.ts", service, name, service)
+	data, err := os.ReadFile(filepath.Join(RepoRoot(), "deploy", "settings.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings struct {
+		Services map[string]map[string]*string `json:"services"`
+	}
+	if err := json.Unmarshal(data, &settings); err != nil {
+		t.Fatal(err)
+	}
+	forEachValueSet(t, func(t *testing.T, set string, objects []Object) {
+		for _, service := range []string{"publisher", "consumer", "liveview"} {
+			known := settings.Services[service]
+			if len(known) < 5 {
+				t.Fatalf("%s: only %d variables in deploy/settings.json", service, len(known))
+			}
+			d := Find(objects, "Deployment", ReleaseName+"-stockmarket-"+service)
+			if d == nil {
+				t.Fatalf("no %s Deployment", service)
+			}
+			container := typed[*appsv1.Deployment](*d).Spec.Template.Spec.Containers[0]
+			names := []string{}
+			for _, env := range container.Env {
+				names = append(names, env.Name)
+			}
+			for _, from := range container.EnvFrom {
+				switch {
+				case from.ConfigMapRef != nil:
+					cm := Find(objects, "ConfigMap", from.ConfigMapRef.Name)
+					if cm == nil {
+						t.Fatalf("%s: ConfigMap %s not rendered", service, from.ConfigMapRef.Name)
+					}
+					for key := range typed[*corev1.ConfigMap](*cm).Data {
+						names = append(names, key)
+					}
+				case from.SecretRef != nil:
+					for key := range typed[*corev1.Secret](*Find(objects, "Secret", from.SecretRef.Name)).Data {
+						names = append(names, key)
+					}
+				}
+			}
+			for _, name := range names {
+				if _, ok := known[name]; !ok {
+					t.Errorf("%s: %s is not a variable of the %s's schema (deploy/settings.json)", service, name, service)
+				}
 			}
 		}
-	}
+	})
 }
 
 // The broker imports compose's topology: rabbitmq/definitions.json with only the company queues

@@ -23,8 +23,18 @@ func resolveEnv(t *testing.T, objects []Object, c corev1.Container) []string {
 	t.Helper()
 	env := []string{"PATH=" + os.Getenv("PATH")}
 	for _, from := range c.EnvFrom {
+		if from.ConfigMapRef != nil {
+			cm := Find(objects, "ConfigMap", from.ConfigMapRef.Name)
+			if cm == nil {
+				t.Fatalf("envFrom: ConfigMap %s not rendered", from.ConfigMapRef.Name)
+			}
+			for key, value := range cm.Typed.(*corev1.ConfigMap).Data {
+				env = append(env, key+"="+value)
+			}
+			continue
+		}
 		if from.SecretRef == nil {
-			t.Fatalf("envFrom without a secretRef")
+			t.Fatalf("envFrom without a configMapRef or secretRef")
 		}
 		secret := Find(objects, "Secret", from.SecretRef.Name)
 		if secret == nil {
@@ -289,6 +299,15 @@ console.log(JSON.stringify(config));`
 			companies := fmt.Sprint(config["COMPANIES"])
 			if set == "own-settings" && companies != "[AAPL MSFT TSLA NVDA BRK.B]" {
 				t.Errorf("%s %s: COMPANIES %s", set, service, companies)
+			}
+			if service == "publisher" && set == "own-settings" && (config["PUBLISHER_RATE"] != float64(500) || config["PUBLISHER_MAX_IN_FLIGHT"] != float64(1_000_000) || config["LOG_LEVEL"] != "debug") {
+				t.Errorf("publisher: rate %v, in flight %v, log level %v: not the values given", config["PUBLISHER_RATE"], config["PUBLISHER_MAX_IN_FLIGHT"], config["LOG_LEVEL"])
+			}
+			if service == "consumer" && set == "own-settings" && (config["CONSUMER_WRITE_CONCURRENCY"] != float64(4) || config["MONGODB_DB"] != "markets") {
+				t.Errorf("consumer: write concurrency %v, database %v: not the values given", config["CONSUMER_WRITE_CONCURRENCY"], config["MONGODB_DB"])
+			}
+			if service == "consumer" && set == "defaults" && config["CONSUMER_WRITE_CONCURRENCY"] != float64(3) {
+				t.Errorf("consumer: write concurrency %v, want the chart's 3 for a MongoDB replica set", config["CONSUMER_WRITE_CONCURRENCY"])
 			}
 			if service == "publisher" && set == "defaults" && config["PUBLISHER_QUEUE_TYPE"] != "quorum" {
 				t.Errorf("publisher: PUBLISHER_QUEUE_TYPE %v", config["PUBLISHER_QUEUE_TYPE"])

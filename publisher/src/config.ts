@@ -1,13 +1,14 @@
 import {
+  brokerShape,
   ConfigError,
-  companyListSchema,
-  DEFAULT_COMPANIES,
+  companiesShape,
+  companyQueuesShape,
   envBool,
   envInt,
-  envUrl,
-  envUrlList,
-  logLevelSchema,
+  logShape,
+  opsShape,
   parseEnv,
+  setting,
 } from '@stockmarket/common';
 import { z } from 'zod';
 
@@ -39,52 +40,63 @@ const symbolParamsSchema = z
   })
   .default({});
 
-const publisherConfigShape = {
-  RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://publisher:publisher-dev-password@localhost:5672/stockmarket'),
-  /** The nodes of a broker cluster, comma-separated; when set it replaces RABBITMQ_URL. */
-  RABBITMQ_URLS: envUrlList(['amqp:', 'amqps:']),
-  COMPANIES: companyListSchema.default([...DEFAULT_COMPANIES]),
-  /** Milliseconds between two trades of one company, as in the original publisher. */
-  TICKER_INTERVAL: envInt(100, 0, 3_600_000),
-  /** Total trades per second over all companies; overrides TICKER_INTERVAL when set. */
-  PUBLISHER_RATE: z.coerce.number().positive().max(1_000_000).optional(),
-  PUBLISHER_SYMBOLS: symbolParamsSchema,
-  /** Default standard deviation of one trade's log return (0.0005 = 0.05 %). */
-  PUBLISHER_VOLATILITY: z.coerce.number().min(0).max(0.5).default(0.0005),
-  PUBLISHER_DRIFT: z.coerce.number().min(-0.1).max(0.1).default(0),
-  /** Seed of the random generator: the same seed gives the same trade stream. */
-  SEED: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1)
-    .optional(),
-  /** Stop after this many trades (0 = run until stopped). */
-  PUBLISHER_MAX_TRADES: envInt(0, 0, Number.MAX_SAFE_INTEGER),
-  /** Bounded window of unconfirmed messages on the confirm channel. */
-  PUBLISHER_MAX_IN_FLIGHT: envInt(2_000, 1, 1_000_000),
-  /**
-   * Messages in flight and not one confirm for this long: the node is given up and the publisher
-   * moves to the next one, republishing what was unconfirmed (the consumer drops duplicates).
-   */
-  PUBLISHER_CONFIRM_TIMEOUT_MS: envInt(5_000, 1_000, 600_000),
-  PUBLISHER_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
-  /**
-   * false: declare the company queues non-durable, as the course's original programs do, so they
-   * can share the broker (queued trades are lost when the broker restarts). Must match the
-   * broker's definitions (rabbitmq/render-definitions.mjs reads the same variable).
-   */
-  COMPANY_QUEUES_DURABLE: envBool(true),
-  /**
-   * Send a ledger message per company and closed minute to the stockmarket.ledger queue, for the
-   * reconciliation (docs/reconciliation.md). false: a publisher without a ledger, as the original.
-   */
-  PUBLISHER_LEDGER: envBool(true),
-  /** On SIGTERM: how long to wait for outstanding confirms. */
-  PUBLISHER_DRAIN_TIMEOUT_MS: envInt(10_000, 0, 600_000),
-  PUBLISHER_OPS_PORT: envInt(8080, 0, 65_535),
-  OPS_HOST: z.string().default('0.0.0.0'),
-  LOG_LEVEL: logLevelSchema,
+export const publisherConfigShape = {
+  ...brokerShape('publisher'),
+  ...companiesShape,
+  TICKER_INTERVAL: setting(
+    envInt(100, 0, 3_600_000),
+    "Milliseconds between two trades of one company (the original's name; its default is 1, about 3,000 trades/s for three companies)",
+  ),
+  PUBLISHER_RATE: setting(
+    z.coerce.number().positive().max(1_000_000).optional(),
+    'Total trades per second over all companies; overrides `TICKER_INTERVAL` when set',
+  ),
+  PUBLISHER_SYMBOLS: setting(
+    symbolParamsSchema,
+    'Per-symbol overrides `SYMBOL:start:volatility:drift,...` (e.g. `TSLA:250:0.001`)',
+  ),
+  PUBLISHER_VOLATILITY: setting(
+    z.coerce.number().min(0).max(0.5).default(0.0005),
+    "Standard deviation of one trade's log return (0.0005 = 0.05 %)",
+  ),
+  PUBLISHER_DRIFT: setting(z.coerce.number().min(-0.1).max(0.1).default(0), "Mean of one trade's log return"),
+  SEED: setting(
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional(),
+    'Seed of the random generator: the same seed gives the same trade stream',
+    'random',
+  ),
+  PUBLISHER_MAX_TRADES: setting(
+    envInt(0, 0, Number.MAX_SAFE_INTEGER),
+    'Stop after this many trades (0: run until stopped)',
+  ),
+  PUBLISHER_MAX_IN_FLIGHT: setting(
+    envInt(2_000, 1, 1_000_000),
+    'Window of unconfirmed messages on the confirm channel',
+  ),
+  PUBLISHER_CONFIRM_TIMEOUT_MS: setting(
+    envInt(5_000, 1_000, 600_000),
+    'Messages in flight and not one confirm for this long: the node is given up, the next one tried, the unconfirmed republished (the consumer drops duplicates)',
+  ),
+  PUBLISHER_QUEUE_TYPE: setting(
+    z.enum(['classic', 'quorum']).default('classic'),
+    'Type used when the publisher has to declare a queue (`classic` or `quorum`)',
+  ),
+  ...companyQueuesShape,
+  PUBLISHER_LEDGER: setting(
+    envBool(true),
+    'Send a ledger message per company and closed minute to `stockmarket.ledger` (reconciliation, docs/reconciliation.md); `false`: no ledger, as the original',
+  ),
+  PUBLISHER_DRAIN_TIMEOUT_MS: setting(
+    envInt(10_000, 0, 600_000),
+    'On SIGTERM: how long to wait for outstanding confirms',
+  ),
+  ...opsShape('PUBLISHER_OPS_PORT', 8080),
+  ...logShape,
 };
 
 export type PublisherConfig = ReturnType<typeof loadPublisherConfig>;

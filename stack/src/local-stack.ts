@@ -4,6 +4,14 @@ import { RabbitMqServer } from './rabbitmq.js';
 import { RabbitMqCluster } from './rabbitmq-cluster.js';
 import { ServiceProcess } from './services.js';
 
+/**
+ * The tests' lone consumer takes every company at once. With the shipped soft cap of one lease
+ * (CONSUMER_MAX_LEASES=1, so that replicas spread the companies) a lone replica takes the second
+ * and third only after 12 s and 24 s of patience; tests of spreading pass
+ * CONSUMER_MAX_LEASES=1 themselves.
+ */
+export const TAKE_EVERY_LEASE = { CONSUMER_MAX_LEASES: '1000' } as const;
+
 export interface StackOptions {
   /** 1: one broker node (fast, the default); 3: a cluster with quorum queues. */
   readonly brokers?: 1 | 3;
@@ -109,6 +117,7 @@ export class LocalStack {
       // FerretDB's updates slow down as a collection grows (docs/consumer.md): keep 1 s candles
       // for an hour here instead of six.
       CONSUMER_CANDLE_1S_RETENTION_MINUTES: '60',
+      ...TAKE_EVERY_LEASE,
       ...extra,
     };
   }

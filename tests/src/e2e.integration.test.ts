@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DEFAULT_COMPANIES } from '@stockmarket/common';
 import { LocalStack, launchBrowser, repoRoot, waitFor } from '@stockmarket/stack';
 import type { Browser } from 'playwright-core';
 
@@ -36,13 +37,13 @@ test('the page through NGINX shows a price for every company, and the prices mov
     );
   const first = await waitFor('a price on every tile', async () => {
     const shown = await prices();
-    return ['AAPL', 'MSFT', 'TSLA'].every((company) => /^\d+\.\d\d$/.test(shown[company] ?? '')) ? shown : undefined;
+    return DEFAULT_COMPANIES.every((company) => /^\d+\.\d\d$/.test(shown[company] ?? '')) ? shown : undefined;
   });
   await waitFor(
     'every price to change',
     async () => {
       const now = await prices();
-      return ['AAPL', 'MSFT', 'TSLA'].every((company) => now[company] !== first[company]);
+      return DEFAULT_COMPANIES.every((company) => now[company] !== first[company]);
     },
     { timeoutMs: 30_000 },
   );

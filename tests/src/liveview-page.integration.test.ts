@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DEFAULT_COMPANIES } from '@stockmarket/common';
 import { LocalStack, launchBrowser, pageChanges, recordPageChanges, repoRoot, waitFor } from '@stockmarket/stack';
 import { Double, MongoClient } from 'mongodb';
 import type { Browser, Page } from 'playwright-core';
 
 // The page in headless Chromium through NGINX, two liveview replicas, the real pipeline behind.
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES: string[] = [...DEFAULT_COMPANIES];
 const artifacts = join(repoRoot, 'test-artifacts');
 let stack: LocalStack;
 let browser: Browser;

@@ -11,6 +11,7 @@
 // step fails.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { DEFAULT_COMPANIES, DEFAULT_DATABASE } from '@stockmarket/common';
 import { freePort, launchBrowser, stackConfig } from '@stockmarket/stack';
 import type { Browser, Page } from 'playwright-core';
 import { ComposeProject, type ContainerState, DockerEngine } from './compose-project.js';
@@ -30,7 +31,7 @@ const ONE_SHOTS = new Set([
   'mongo-keyfile',
   'mongo-init',
 ]);
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES = [...DEFAULT_COMPANIES];
 /** drill/src/compose/scenarios.ts, every one of them (`all`). */
 const DRILL_SCENARIOS = [
   'broker-leader-kill',
@@ -79,7 +80,7 @@ async function stored(beforeStart = Number.MAX_SAFE_INTEGER): Promise<Record<str
   const script = `
     const { MongoClient } = require('mongodb');
     const client = new MongoClient(process.env.MONGODB_URL, { serverSelectionTimeoutMS: 5000 });
-    client.db(process.env.MONGODB_DB).collection('candles')
+    client.db(process.env.MONGODB_DB || ${JSON.stringify(DEFAULT_DATABASE)}).collection('candles')
       .aggregate([{ $match: { interval: '1m', start: { $lt: ${beforeStart} } } }, { $group: { _id: '$company', n: { $sum: '$trades' } } }])
       .toArray()
       .then((rows) => { process.stdout.write(JSON.stringify(rows)); return client.close(); });`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type CandleDoc, collectionNames, type HistoryDoc } from '@stockmarket/common';
+import { type CandleDoc, collectionNames, DEFAULT_COMPANIES, type HistoryDoc } from '@stockmarket/common';
 import {
   drainQueue,
   FerretDbServer,
@@ -46,7 +46,7 @@ test('stores the mean price of a batch as avgPrice, also for messages of the ori
   const perCompany = 40;
   const expected = new Map<string, number>();
   const bodies = new Map<string, object[]>();
-  for (const [index, company] of ['AAPL', 'MSFT', 'TSLA'].entries()) {
+  for (const [index, company] of DEFAULT_COMPANIES.entries()) {
     const trades: object[] = [];
     let sum = 0;
     for (let i = 0; i < perCompany; i++) {

@@ -1,12 +1,13 @@
-// Competing consumers with one lease each (CONSUMER_MAX_LEASES=1, as docker compose runs them):
+// Competing consumers with one lease each (CONSUMER_MAX_LEASES' default of 1, as docker compose runs them):
 // the replicas spread the companies between them at start, after the broker restarts, and hand a
 // dead holder's company to a replica that has none, not to a busy one. Real broker and FerretDB;
-// the lease round is compose's default (CONSUMER_LEASE_RETRY_MS 1000).
+// the cap and the lease round (CONSUMER_LEASE_RETRY_MS 1000) are the service's defaults.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { DEFAULT_COMPANIES } from '@stockmarket/common';
 import { FerretDbServer, RabbitMqServer, ServiceProcess, waitFor } from '@stockmarket/stack';
 
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES = [...DEFAULT_COMPANIES];
 let rabbitmq: RabbitMqServer;
 let mongo: FerretDbServer;
 const replicas: ServiceProcess[] = [];
@@ -27,8 +28,6 @@ function startReplica(label: string): Promise<ServiceProcess> {
       MONGODB_URL: mongo.url,
       MONGODB_DB: 'leases',
       COMPANIES: COMPANIES.join(','),
-      CONSUMER_MAX_LEASES: '1',
-      CONSUMER_LEASE_RETRY_MS: '1000',
     },
     { label },
   );

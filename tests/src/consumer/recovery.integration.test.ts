@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FerretDbServer, publishRaw, queueDepth, RabbitMqServer, ServiceProcess, waitFor } from '@stockmarket/stack';
+import { DEFAULT_COMPANIES } from '@stockmarket/common';
+import {
+  FerretDbServer,
+  publishRaw,
+  queueDepth,
+  RabbitMqServer,
+  ServiceProcess,
+  TAKE_EVERY_LEASE,
+  waitFor,
+} from '@stockmarket/stack';
 import { type Db, MongoClient } from 'mongodb';
 import {
   candleDifferences,
@@ -11,7 +20,7 @@ import {
   truthCandles,
 } from './trades.js';
 
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES = [...DEFAULT_COMPANIES];
 let rabbitmq: RabbitMqServer;
 let mongo: FerretDbServer;
 let client: MongoClient;
@@ -33,6 +42,7 @@ function consumerEnv(database: string, env: Record<string, string> = {}): Record
     BATCH_SIZE: '200',
     CONSUMER_FLUSH_INTERVAL_MS: '300',
     CONSUMER_LEASE_RETRY_MS: '200',
+    ...TAKE_EVERY_LEASE,
     ...env,
   };
 }

@@ -7,6 +7,7 @@ import {
   candleId,
   collectionNames,
   DEAD_LETTER_QUEUE,
+  DEFAULT_COMPANIES,
   DEFAULT_DATABASE,
   decodeBucketTrade,
   type TradeBucket,
@@ -15,7 +16,7 @@ import {
 import { type LocalStack, queueDepth, repoRoot, ServiceProcess, waitFor } from '@stockmarket/stack';
 import { MongoClient } from 'mongodb';
 
-export const COMPANIES = ['AAPL', 'MSFT', 'TSLA'] as const;
+export const COMPANIES = DEFAULT_COMPANIES;
 
 /** JSON log lines of a service (non-JSON lines are skipped). */
 export function logLines(service: ServiceProcess): Record<string, unknown>[] {

@@ -12,7 +12,7 @@
 // them out).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DEAD_LETTER_QUEUE } from '@stockmarket/common';
+import { DEAD_LETTER_QUEUE, DEFAULT_COMPANIES } from '@stockmarket/common';
 import {
   LocalStack,
   publishRaw,
@@ -25,7 +25,7 @@ import {
 import { MongoClient } from 'mongodb';
 import { makeTrades, storedTradeCount } from '../consumer/trades.js';
 
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES = [...DEFAULT_COMPANIES];
 /** The queue the trades go to (one is enough: the prefetch is per queue; three took 3x as long). */
 const QUEUE = 'AAPL';
 /** As many trades as the consumer's default prefetch per queue: every one is held at each crash. */

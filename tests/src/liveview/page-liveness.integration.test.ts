@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DEFAULT_COMPANIES } from '@stockmarket/common';
 import {
   LocalStack,
   launchBrowser,
@@ -17,7 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 // The page as a trader uses it, in headless Chromium through NGINX with two liveview replicas and
 // the real pipeline: what the numbers are, liveness under faults (publisher stopped, serving
 // replica hung), accessibility (axe-core) and the layout at three sizes.
-const COMPANIES = ['AAPL', 'MSFT', 'TSLA'];
+const COMPANIES = [...DEFAULT_COMPANIES];
 const artifacts = join(repoRoot, 'test-artifacts');
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let stack: LocalStack;

@@ -12,6 +12,7 @@ import {
   RabbitMqServer,
   repoRoot,
   ServiceProcess,
+  TAKE_EVERY_LEASE,
   waitFor,
 } from '@stockmarket/stack';
 import type { Browser, Page } from 'playwright-core';
@@ -45,6 +46,7 @@ before(async () => {
     MONGODB_URL: mongo.url,
     MONGODB_WRITE_CONCERN: '1',
     CONSUMER_CANDLE_1S_RETENTION_MINUTES: '60',
+    ...TAKE_EVERY_LEASE,
   };
   // consumer-1 first, so it takes every lease and consumer-2 stands by.
   for (const name of ['consumer-1', 'consumer-2']) {

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { UpdateMessage } from '@stockmarket/common';
-import { FerretDbServer, freePort, RabbitMqServer, ServiceProcess, waitFor } from '@stockmarket/stack';
+import {
+  FerretDbServer,
+  freePort,
+  RabbitMqServer,
+  ServiceProcess,
+  TAKE_EVERY_LEASE,
+  waitFor,
+} from '@stockmarket/stack';
 import { io as connect, type Socket } from 'socket.io-client';
 
 // The consumer's write notices (docs/performance.md): a liveview that hears them pushes each
@@ -17,7 +24,11 @@ const sockets: Socket[] = [];
 before(async () => {
   [rabbitmq, mongo] = await Promise.all([RabbitMqServer.start(), FerretDbServer.start()]);
   services.push(
-    await ServiceProcess.start('consumer', { RABBITMQ_URL: rabbitmq.url('consumer'), MONGODB_URL: mongo.url }),
+    await ServiceProcess.start('consumer', {
+      RABBITMQ_URL: rabbitmq.url('consumer'),
+      MONGODB_URL: mongo.url,
+      ...TAKE_EVERY_LEASE,
+    }),
     await ServiceProcess.start('publisher', { RABBITMQ_URL: rabbitmq.url('publisher') }),
   );
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { parseTrade } from '@stockmarket/common';
+import { DEFAULT_COMPANIES, parseTrade } from '@stockmarket/common';
 import { RabbitMqServer, ServiceProcess, waitFor, waitForDepth } from '@stockmarket/stack';
 import type { ConsumeMessage } from 'amqplib';
 
@@ -97,7 +97,7 @@ async function readyStatus(service: ServiceProcess): Promise<number> {
 }
 
 test('publishes N trades: N valid contract messages with distinct ids in the company queues', async () => {
-  const companies = ['AAPL', 'MSFT', 'TSLA'];
+  const companies = [...DEFAULT_COMPANIES];
   const count = 3_000;
   const publisher = await ServiceProcess.start('publisher', {
     RABBITMQ_URL: rabbitmq.url('publisher'),

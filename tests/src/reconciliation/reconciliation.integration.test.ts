@@ -9,6 +9,7 @@ import {
   type CandleDoc,
   candleId,
   collectionNames,
+  DEFAULT_COMPANIES,
   decodeBucketTrade,
   digestWith,
   priceCents,
@@ -32,7 +33,7 @@ import type { Browser, Page } from 'playwright-core';
 const GRACE_MS = 45_000;
 const ROUND_MS = 1_000;
 const MINUTE = 60_000;
-const OURS = ['AAPL', 'MSFT', 'TSLA'];
+const OURS: string[] = [...DEFAULT_COMPANIES];
 /** Not published by our publisher: only original-shaped messages, without a ledger. */
 const ORIGINAL = 'NVDA';
 const artifacts = join(repoRoot, 'test-artifacts');
