@@ -12,7 +12,6 @@ import type { FeedChange } from './feed.js';
 import type { FeedView } from './feed-view.js';
 import { heartbeatMessage } from './heartbeat.js';
 import type { LiveviewMetrics } from './metrics.js';
-import type { SessionBook } from './session-stats.js';
 
 /**
  * The heartbeat timer ticks this many times per interval; a separate heartbeat goes out once all
@@ -41,7 +40,6 @@ export function createBroadcaster(
   io: SocketServer<ClientToServerEvents, ServerToClientEvents>,
   config: LiveviewConfig,
   feed: FeedView,
-  sessions: SessionBook,
   metrics: LiveviewMetrics,
 ): Broadcaster {
   // The snapshot is the same for every socket that connects before the next change, so it is
@@ -50,13 +48,13 @@ export function createBroadcaster(
   let snapshot: { key: string; event: EncodedEvent } | undefined;
   const encodedSnapshot = (): EncodedEvent => {
     const fresh = feed.fresh;
-    const key = `${feed.state.version}:${sessions.version}:${fresh}`;
+    const key = `${feed.state.version}:${feed.sessions.version}:${fresh}`;
     if (snapshot?.key !== key) {
       const message: SnapshotMessage = {
         replica: config.LIVEVIEW_REPLICA_NAME,
         fresh,
         ...feed.state.snapshot(config.COMPANIES, config.LIVEVIEW_SNAPSHOT_CANDLES),
-        sessions: sessions.all(config.COMPANIES),
+        sessions: feed.sessions.all(config.COMPANIES),
       };
       snapshot = { key, event: encodeEvent('snapshot', message) };
     }
@@ -91,13 +89,7 @@ export function createBroadcaster(
     metrics.pushed.inc({ type: 'update' }, count);
   };
   return {
-    publish: (change) => {
-      // Applied whether or not anyone listens, so the next snapshot carries it.
-      const changed = sessions.apply(change.candles);
-      const message: UpdateMessage = { ...change, fresh: feed.fresh, sentAt: Date.now() };
-      if (changed.length > 0) message.sessions = sessions.all(changed);
-      broadcast(message);
-    },
+    publish: (change) => broadcast({ ...change, fresh: feed.fresh, sentAt: Date.now() }),
     publishFreshness: (fresh) => broadcast({ stocks: [], candles: [], fresh, sentAt: Date.now() }),
     heartbeat: () => {
       const count = clients();

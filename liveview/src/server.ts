@@ -10,7 +10,6 @@ import { startHeartbeats } from './heartbeat.js';
 import { createLiveviewMetrics, type LiveviewMetrics } from './metrics.js';
 import type { ReconciliationSource } from './reconciliation/reconciler.js';
 import { createApp } from './routes.js';
-import { SessionBook } from './session-stats.js';
 import type { TradeSource } from './trade-tape.js';
 
 export type { FeedView } from './feed-view.js';
@@ -20,7 +19,6 @@ export interface LiveviewServer extends Broadcaster {
   http: HttpServer;
   io: SocketServer<ClientToServerEvents, ServerToClientEvents>;
   metrics: LiveviewMetrics;
-  sessions: SessionBook;
   /** Stops the heartbeats and closes every socket, the engine and the HTTP server. */
   close(): Promise<void>;
 }
@@ -31,12 +29,11 @@ export function createLiveviewServer(
   feed: FeedView,
   registry: Registry,
   logger: Logger,
-  sessions = new SessionBook(),
   trades?: TradeSource,
   reconciliation?: ReconciliationSource,
 ): LiveviewServer {
   const metrics = createLiveviewMetrics(registry, feed);
-  const app = createApp(config, feed, sessions, registry, logger, trades, reconciliation);
+  const app = createApp(config, feed, registry, logger, trades, reconciliation);
   const http = createServer(app);
   http.headersTimeout = 10_000;
   http.requestTimeout = 15_000;
@@ -69,7 +66,7 @@ export function createLiveviewServer(
     }
     next();
   });
-  const broadcaster = createBroadcaster(io, config, feed, sessions, metrics);
+  const broadcaster = createBroadcaster(io, config, feed, metrics);
   const heartbeats = startHeartbeats(
     config.LIVEVIEW_HEARTBEAT_INTERVAL_MS / HEARTBEAT_CHECKS_PER_INTERVAL,
     broadcaster.heartbeat,
@@ -79,7 +76,6 @@ export function createLiveviewServer(
     http,
     io,
     metrics,
-    sessions,
     close: () => {
       heartbeats.stop();
       return new Promise<void>((resolve) => io.close(() => resolve()));
