@@ -1,6 +1,7 @@
 /** The socket.io contract: what liveview sends to browsers (read from the MongoDB layout in storage.ts). */
 
 import type { TradeFigures } from './ledger.js';
+import type { CandleFields, CandleInterval, SpanFigures } from './storage.js';
 
 /** A `stocks` document as the page sees it. Only `company` and `avgPrice` are guaranteed. */
 export interface StockView {
@@ -13,29 +14,15 @@ export interface StockView {
   updatedAt?: number;
 }
 
-export type CandleInterval = '1s' | '1m';
-
-/** What a span of trades adds up to: a candle's window or a whole session. */
-export interface TradeSpan {
+/** What a span of trades adds up to: a candle's window or a whole session (figures: storage.ts). */
+export interface TradeSpan extends SpanFigures {
   company: string;
   /** Span start, epoch ms. */
   start: number;
-  open: number;
-  high: number;
-  low: number;
-  /** Last price of the span. */
-  close: number;
-  /** Volume-weighted average price over the span. */
-  vwap: number;
-  volume: number;
-  trades: number;
-  buys: number;
-  sells: number;
 }
 
-export interface CandleView extends TradeSpan {
+export interface CandleView extends TradeSpan, CandleFields {
   interval: CandleInterval;
-  lastTradeAt: number;
 }
 
 export interface SnapshotMessage {
