@@ -2,7 +2,7 @@
 import type { CandleInterval, CandleView } from '@stockmarket/common';
 import { CANDLE_INTERVAL_MS } from '@stockmarket/common/storage';
 import type { CandlestickData, HistogramData, LineData, UTCTimestamp, WhitespaceData } from 'lightweight-charts';
-import { withGaps } from '../src/chart-gaps.js';
+import { withGaps } from '../shared/chart-gaps.js';
 
 const time = (ms: number) => (ms / 1000) as UTCTimestamp;
 

@@ -1,11 +1,6 @@
-import type {
-  ClientToServerEvents,
-  HeartbeatMessage,
-  ServerToClientEvents,
-  SnapshotMessage,
-  UpdateMessage,
-} from '@stockmarket/common';
+import type { ClientToServerEvents, HeartbeatMessage, SnapshotMessage, UpdateMessage } from '@stockmarket/common';
 import type { Server as SocketServer } from 'socket.io';
+import type { LiveviewServerEvents } from '../shared/system-message.js';
 import type { LiveviewConfig } from './config.js';
 import { type EncodedEvent, encodeEvent, writeEncoded } from './encoded-event.js';
 import type { FeedChange } from './feed.js';
@@ -37,7 +32,7 @@ export interface Broadcaster {
  * feed costs each client one socket write per change instead of one more per second.
  */
 export function createBroadcaster(
-  io: SocketServer<ClientToServerEvents, ServerToClientEvents>,
+  io: SocketServer<ClientToServerEvents, LiveviewServerEvents>,
   config: LiveviewConfig,
   feed: FeedView,
   metrics: LiveviewMetrics,

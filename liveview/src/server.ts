@@ -1,7 +1,8 @@
 import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http';
-import type { ClientToServerEvents, Logger, ServerToClientEvents } from '@stockmarket/common';
+import type { ClientToServerEvents, Logger } from '@stockmarket/common';
 import type { Registry } from 'prom-client';
 import { Server as SocketServer } from 'socket.io';
+import type { LiveviewServerEvents } from '../shared/system-message.js';
 import { admission } from './admission.js';
 import { type Broadcaster, createBroadcaster, HEARTBEAT_CHECKS_PER_INTERVAL } from './broadcast.js';
 import type { LiveviewConfig } from './config.js';
@@ -17,7 +18,7 @@ export { publicDir } from './routes.js';
 
 export interface LiveviewServer extends Broadcaster {
   http: HttpServer;
-  io: SocketServer<ClientToServerEvents, ServerToClientEvents>;
+  io: SocketServer<ClientToServerEvents, LiveviewServerEvents>;
   metrics: LiveviewMetrics;
   /** Stops the heartbeats and closes every socket, the engine and the HTTP server. */
   close(): Promise<void>;
@@ -37,7 +38,7 @@ export function createLiveviewServer(
   const http = createServer(app);
   http.headersTimeout = 10_000;
   http.requestTimeout = 15_000;
-  const io: SocketServer<ClientToServerEvents, ServerToClientEvents> = new SocketServer(http, {
+  const io: SocketServer<ClientToServerEvents, LiveviewServerEvents> = new SocketServer(http, {
     serveClient: false,
     maxHttpBufferSize: 16 * 1024,
     // The heartbeats carry liveness; engine.io's own ping is only the transport's keep-alive.
