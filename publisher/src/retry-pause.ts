@@ -17,11 +17,20 @@ export class RetryPause {
 
   start(): void {
     this.until = performance.now() + this.delayMs;
-    if (this.timer) return;
+    if (!this.timer) this.schedule(this.delayMs);
+  }
+
+  /**
+   * Node's timer clock is the event loop's, which can run a little behind `performance.now()`:
+   * a timer that fires before the pause is over waits the rest, so the resend is not lost.
+   */
+  private schedule(ms: number): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.resume();
-    }, this.delayMs);
+      const left = this.until - performance.now();
+      if (left > 0) this.schedule(left);
+      else this.resume();
+    }, ms);
     this.timer.unref();
   }
 
