@@ -6,7 +6,6 @@
  */
 import type { Double } from 'mongodb';
 import type { BookedFigures } from './ledger.js';
-import type { CandleInterval, CandleView } from './socket-events.js';
 
 /** The default database and `stocks` collection of the original programs (MONGODB_DB, MONGODB_COLLECTION). */
 export const DEFAULT_DATABASE = 'stockmarket';
@@ -70,8 +69,31 @@ export type SecondEntry = {
   d?: string;
 };
 
+export type CandleInterval = '1s' | '1m';
+
+/** How long each candle interval is, in ms: the one table of it (candle windows, gaps, steps). */
+export const CANDLE_INTERVAL_MS: Readonly<Record<CandleInterval, number>> = Object.freeze({ '1s': 1000, '1m': 60_000 });
+
+/** What a span of trades adds up to (a candle's window, or a whole session). */
+export interface SpanFigures {
+  open: number;
+  high: number;
+  low: number;
+  /** Last price of the span. */
+  close: number;
+  /** Volume-weighted average price over the span. */
+  vwap: number;
+  volume: number;
+  trades: number;
+  buys: number;
+  sells: number;
+}
+
 /** The figures of a candle, as computed from trades or seconds. */
-export type CandleFields = Omit<CandleView, 'company' | 'interval' | 'start'>;
+export interface CandleFields extends SpanFigures {
+  /** Event time of the candle's newest trade, epoch ms. */
+  lastTradeAt: number;
+}
 
 /**
  * A candle document. A 1 m candle also holds its seconds' entries in `s` (keys `secondKey`); it

@@ -1,6 +1,7 @@
 import {
   addFigures,
   type BookedFigures,
+  CANDLE_INTERVAL_MS,
   type CandleFields,
   figuresOf,
   type SecondEntry,
@@ -54,8 +55,8 @@ export function summarizeBatch(trades: readonly TradeRecord[]): BatchSummary {
   };
 }
 
-export const SECOND = 1000;
-export const MINUTE = 60 * SECOND;
+export const SECOND = CANDLE_INTERVAL_MS['1s'];
+export const MINUTE = CANDLE_INTERVAL_MS['1m'];
 
 export function windowStart(ts: number, size: number): number {
   return Math.floor(ts / size) * size;

@@ -1,6 +1,10 @@
 import { DEAD_LETTER_EXCHANGE } from '@stockmarket/common';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 
+/** Why a trade whose second's duplicate filter was swept is parked (docs/reconciliation.md). */
+export const BEYOND_DEDUP_WINDOW =
+  'beyond the dedup window: its second was booked and its trade ids swept (CONSUMER_DEDUP_RETENTION_MINUTES), so a redelivery cannot be told from a new trade';
+
 /** The reason's first word (`not JSON`, `invalid trade`, `oversized`...), a metric label. */
 export const reasonKind = (reason: string): string => reason.split(':')[0] ?? 'invalid';
 

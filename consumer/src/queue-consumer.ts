@@ -1,38 +1,22 @@
-import {
-  declareDeadLetterTopology,
-  declareQueue,
-  delay,
-  LEDGER_QUEUE,
-  type Logger,
-  parseLedgerMessage,
-} from '@stockmarket/common';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { delay, LEDGER_QUEUE, type Logger } from '@stockmarket/common';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { TradeRecord } from './aggregate.js';
 import { BatchWriter } from './batch-writer.js';
 import { Batcher } from './batcher.js';
+import { type Channels, closeChannels, openChannels, shutdownStepFailed, watchChannels } from './channels.js';
 import type { ConsumerConfig } from './config.js';
 import { DatabaseHealth } from './database-health.js';
-import { parkMessage, reasonKind } from './dead-letter.js';
+import { BEYOND_DEDUP_WINDOW, parkMessage, reasonKind } from './dead-letter.js';
 import { readDelivery } from './delivery.js';
-import { LeaseRenewal, LeaseRounds, LeaseTerm, patienceRounds, tryAcquireLease } from './leases.js';
+import { LeaseGate } from './lease-gate.js';
+import { LedgerIntake } from './ledger-intake.js';
 import type { ConsumerMetrics } from './metrics.js';
-import type { TradeStore, WriteResult } from './store.js';
+import type { TradeStore } from './store.js';
 
 /** The channels of one broker connection, and the leases and consumers begun on them. */
-interface Attachment {
-  readonly connection: ChannelModel;
-  readonly channel: Channel;
-  /** The ledger queue's channel (every replica reads it: docs/reconciliation.md). */
-  readonly ledger: Channel;
-  readonly deadLetters: ConfirmChannel;
-  readonly leases: LeaseRounds;
+interface Attachment extends Channels {
+  readonly gate: LeaseGate;
   readonly consumerTags: Map<string, string>;
-  /** How long the leases of this connection may be written under (self-fencing). */
-  readonly term: LeaseTerm;
-  /** Per company taken on this connection: no write before this time (the takeover delay). */
-  readonly writableAt: Map<string, number>;
-  leaseTimer?: NodeJS.Timeout;
-  renewal?: LeaseRenewal;
 }
 
 interface Pending {
@@ -54,12 +38,12 @@ export class QueueConsumer {
   private readonly companies: ReadonlySet<string>;
   private readonly health: DatabaseHealth;
   private readonly writer: BatchWriter;
-  private readonly ledgerWrites = new Set<Promise<void>>();
+  private readonly ledger: LedgerIntake;
   private stopping = false;
 
   constructor(
     private readonly config: ConsumerConfig,
-    private readonly store: TradeStore,
+    store: TradeStore,
     private readonly logger: Logger,
     private readonly metrics: ConsumerMetrics,
     /** Told of each committed batch write (the liveview's write notices). */
@@ -68,6 +52,7 @@ export class QueueConsumer {
     this.batcher = new Batcher(config.BATCH_SIZE, config.CONSUMER_FLUSH_INTERVAL_MS);
     this.companies = new Set(config.COMPANIES);
     this.health = new DatabaseHealth(() => store.ping(), logger);
+    this.ledger = new LedgerIntake(store, metrics, logger);
     this.writer = new BatchWriter(store, config.CONSUMER_WRITE_CONCURRENCY, this.health, metrics, logger);
     const tick = Math.max(10, Math.min(100, Math.floor(config.CONSUMER_FLUSH_INTERVAL_MS / 4)));
     this.flushTimer = setInterval(() => {
@@ -91,143 +76,62 @@ export class QueueConsumer {
 
   /** Set-up on every (re)connection: topology, channels, then intake (directly or by lease). */
   async attach(connection: ChannelModel): Promise<void> {
-    await declareDeadLetterTopology(connection, this.logger);
-    for (const queue of this.config.QUEUES)
-      await declareQueue(connection, queue, { durable: this.config.COMPANY_QUEUES_DURABLE }, this.logger);
-    const deadLetters = await connection.createConfirmChannel();
-    await declareQueue(connection, LEDGER_QUEUE, { durable: this.config.COMPANY_QUEUES_DURABLE }, this.logger);
-    const channel = await connection.createChannel();
-    await channel.prefetch(this.config.CONSUMER_PREFETCH);
-    const ledger = await connection.createChannel();
-    await ledger.prefetch(LEDGER_PREFETCH);
+    const channels = await openChannels(connection, this.config, this.logger);
     const attachment: Attachment = {
-      connection,
-      channel,
-      ledger,
-      deadLetters,
-      leases: new LeaseRounds(
-        this.config.QUEUES,
-        this.config.CONSUMER_MAX_LEASES,
-        patienceRounds(this.config.CONSUMER_LEASE_RETRY_MS),
-      ),
+      ...channels,
       consumerTags: new Map(),
-      term: new LeaseTerm(negotiatedHeartbeat(connection)),
-      writableAt: new Map(),
+      gate: new LeaseGate(
+        connection,
+        this.config,
+        {
+          isCurrent: () => this.isCurrent(attachment),
+          isStopping: () => this.stopping,
+          taken: (company) => this.consume(attachment, company),
+          lost: () => this.detach(attachment),
+          closed: () => this.detach(attachment),
+        },
+        this.metrics,
+        this.logger,
+      ),
     };
-    const onClose = () => this.detach(attachment);
-    channel.on('close', onClose);
-    ledger.on('close', onClose);
-    deadLetters.on('close', onClose);
-    ledger.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'ledger channel error'));
-    channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'channel error'));
-    deadLetters.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'dead-letter channel error'));
+    watchChannels(attachment, this.logger, () => this.detach(attachment));
     this.current = attachment;
     await this.consumeLedger(attachment);
     if (!this.config.CONSUMER_LEASES) {
       for (const queue of this.config.QUEUES) await this.consume(attachment, queue);
       return;
     }
-    const renewals = await connection.createChannel();
-    renewals.on('close', onClose);
-    renewals.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'lease lost'));
-    attachment.renewal = new LeaseRenewal(
-      renewals,
-      attachment.term,
-      () => attachment.leases.companiesHeld,
-      () => {
-        if (attachment.leases.count > 0 && !attachment.term.valid()) this.fence(attachment);
-      },
-    );
-    if (!Number.isFinite(attachment.term.validForMs)) {
-      this.logger.warn('AMQP heartbeat disabled: a holder cut off from the broker is not fenced (docs/consumer.md)');
-    }
-    await this.claimLeases(attachment);
-    attachment.leaseTimer = setInterval(() => {
-      this.claimLeases(attachment).catch((error: Error) =>
-        this.logger.warn({ err: error.message }, 'lease round failed'),
-      );
-    }, this.config.CONSUMER_LEASE_RETRY_MS);
-  }
-
-  private async claimLeases(attachment: Attachment): Promise<void> {
-    if (!this.isCurrent(attachment) || this.stopping) return;
-    const sentAt = performance.now();
-    await attachment.leases.claim(
-      (company) => tryAcquireLease(attachment.connection, company),
-      () => this.isCurrent(attachment),
-      async (company) => {
-        // The broker granted the lease to a request sent at `sentAt` or later: a renewal too.
-        attachment.term.renewed(sentAt);
-        attachment.writableAt.set(company, performance.now() + this.config.CONSUMER_LEASE_TAKEOVER_DELAY_MS);
-        this.metrics.leases.set(attachment.leases.count);
-        this.metrics.lease.set({ company }, 1);
-        this.metrics.leaseTaken.set({ company }, Date.now() / 1000);
-        this.logger.info({ company }, 'took the write lease; consuming');
-        await this.consume(attachment, company);
-      },
-    );
+    await attachment.gate.start();
   }
 
   private async consume(attachment: Attachment, queue: string): Promise<void> {
     if (!this.isCurrent(attachment) || this.stopping) return;
     const { consumerTag } = await attachment.channel.consume(queue, (message) => {
-      if (message) {
-        this.onMessage(attachment, queue, message);
-        return;
-      }
-      this.logger.warn({ queue }, 'consumer cancelled by the broker; reconnecting');
-      this.closeConnection(attachment.connection);
+      if (message) this.onMessage(attachment, queue, message);
+      else this.cancelled(attachment, queue);
     });
     attachment.consumerTags.set(queue, consumerTag);
   }
 
-  /**
-   * The ledger queue, read by every replica without a lease: a ledger write sets its publisher
-   * run's part of the minute (no read-modify-write), so any replica may write it, any number of
-   * times, and the ledger keeps flowing while a company's lease moves.
-   */
+  /** The ledger queue (every replica, no lease): bad ledger messages are parked like bad trades. */
   private async consumeLedger(attachment: Attachment): Promise<void> {
-    const { consumerTag } = await attachment.ledger.consume(LEDGER_QUEUE, (message) => {
-      if (!message) {
-        this.logger.warn({ queue: LEDGER_QUEUE }, 'consumer cancelled by the broker; reconnecting');
-        this.closeConnection(attachment.connection);
-        return;
-      }
-      const write = this.writeLedger(attachment, message).finally(() => this.ledgerWrites.delete(write));
-      this.ledgerWrites.add(write);
+    const consumerTag = await this.ledger.consume(attachment.ledger, {
+      isCurrent: () => this.isCurrent(attachment),
+      deadLetter: (message, reason) => this.deadLetter(attachment, LEDGER_QUEUE, message, reason, attachment.ledger),
+      cancelled: () => this.cancelled(attachment, LEDGER_QUEUE),
     });
     attachment.consumerTags.set(LEDGER_QUEUE, consumerTag);
   }
 
-  /** Writes one ledger message until the database takes it, then acks it (or dead-letters a bad one). */
-  private async writeLedger(attachment: Attachment, message: ConsumeMessage): Promise<void> {
-    const parsed = parseLedgerMessage(message.content);
-    if (!parsed.ok) {
-      this.deadLetter(attachment, LEDGER_QUEUE, message, parsed.reason, attachment.ledger);
-      return;
-    }
-    for (let attempt = 0; this.isCurrent(attachment); attempt++) {
-      try {
-        await this.store.writeLedger(parsed.ledger);
-        break;
-      } catch (error) {
-        if (attempt === 0) this.logger.warn({ err: (error as Error).message }, 'ledger write failed; retrying');
-        await delay(Math.min(5_000, 250 * 2 ** attempt));
-      }
-    }
-    if (!this.isCurrent(attachment)) return;
-    attachment.ledger.ack(message);
-    this.metrics.ledgerWritten.inc();
+  private cancelled(attachment: Attachment, queue: string): void {
+    this.logger.warn({ queue }, 'consumer cancelled by the broker; reconnecting');
+    this.closeConnection(attachment.connection);
   }
 
   private detach(attachment: Attachment): void {
     if (!this.isCurrent(attachment)) return;
     this.current = undefined;
-    clearInterval(attachment.leaseTimer);
-    attachment.renewal?.stop();
-    this.metrics.leases.set(0);
-    this.metrics.lease.reset();
-    this.metrics.leaseTaken.reset();
+    attachment.gate.release();
     const dropped = this.batcher.clear();
     this.metrics.buffered.dec(dropped);
     if (dropped > 0) this.logger.warn({ dropped }, 'channel closed; unacked trades will be redelivered');
@@ -235,24 +139,9 @@ export class QueueConsumer {
     this.closeConnection(attachment.connection);
   }
 
-  /**
-   * A write may start only on the current channel and, with leases, within the term the broker
-   * last renewed (`LeaseTerm`): a holder cut off from the broker stops writing before the broker
-   * can give its leases to a standby.
-   */
+  /** A write may start only on the current channel and, with leases, within their term. */
   private mayWrite(attachment: Attachment | undefined): attachment is Attachment {
-    return this.isCurrent(attachment) && (!this.config.CONSUMER_LEASES || attachment.term.valid());
-  }
-
-  /** The leases' term ran out: stop writing and give them up (the trades are redelivered). */
-  private fence(attachment: Attachment): void {
-    if (!this.isCurrent(attachment)) return;
-    this.metrics.fenced.inc();
-    this.logger.warn(
-      { sinceRenewalMs: Math.round(attachment.term.sinceRenewalMs()), termMs: attachment.term.validForMs },
-      'the broker did not renew the leases in time: no more writes, closing the connection',
-    );
-    this.detach(attachment);
+    return this.isCurrent(attachment) && attachment.gate.mayWrite();
   }
 
   private closeConnection(connection: ChannelModel): void {
@@ -310,14 +199,14 @@ export class QueueConsumer {
   }
 
   /**
-   * Writes a batch until the database takes it (or its channel died, or its leases' term ran
-   * out), then acks it. A company's first batch after a takeover waits for the takeover delay.
+   * Writes a batch until the database takes it (or its channel died, or its leases' term ran out),
+   * then acks it (parks what is past the dedup window). After a takeover, waits the takeover delay.
    */
   private async flush(company: string, items: Pending[]): Promise<void> {
     const attachment = items[0]?.attachment;
-    let written: WriteResult | undefined;
+    let written: Awaited<ReturnType<BatchWriter['write']>>;
     try {
-      const wait = (attachment?.writableAt.get(company) ?? 0) - performance.now();
+      const wait = attachment?.gate.writableInMs(company) ?? 0;
       if (wait > 0) await delay(wait);
       written = await this.writer.write(
         company,
@@ -327,21 +216,14 @@ export class QueueConsumer {
     } finally {
       this.metrics.buffered.dec(items.length);
     }
-    if (written) {
-      this.metrics.lastWritten.set(Date.now() / 1000);
-      this.onWritten(company);
-    }
-    if (!written && attachment && this.isCurrent(attachment)) this.fence(attachment);
+    if (written) this.metrics.lastWritten.set(Date.now() / 1000);
+    if (written) this.onWritten(company);
+    if (!written && attachment && this.isCurrent(attachment)) attachment.gate.fence();
     if (!written || !this.isCurrent(attachment)) return;
-    const { beyondDedupWindow } = written;
-    let acked = 0;
-    for (const item of items) {
-      if (!beyondDedupWindow.has(item.record.id)) {
-        attachment.channel.ack(item.message);
-        acked++;
-      } else this.deadLetter(attachment, company, item.message, BEYOND_DEDUP_WINDOW);
-    }
-    this.metrics.acked.inc({ queue: company }, acked);
+    const parked = items.filter((item) => written.beyondDedupWindow.has(item.record.id));
+    for (const item of parked) this.deadLetter(attachment, company, item.message, BEYOND_DEDUP_WINDOW);
+    for (const item of items) if (!parked.includes(item)) attachment.channel.ack(item.message);
+    this.metrics.acked.inc({ queue: company }, items.length - parked.length);
   }
 
   /** SIGTERM: stop intake, flush every partial batch, wait for the acks. */
@@ -351,39 +233,17 @@ export class QueueConsumer {
     this.health.stop();
     const attachment = this.current;
     if (attachment) {
-      clearInterval(attachment.leaseTimer);
-      attachment.renewal?.stop();
+      attachment.gate.stop();
       for (const [queue, tag] of attachment.consumerTags) {
         const channel = queue === LEDGER_QUEUE ? attachment.ledger : attachment.channel;
-        await channel.cancel(tag).catch((error: Error) => this.ended('cancel', error));
+        await channel.cancel(tag).catch(shutdownStepFailed(this.logger, 'cancel'));
       }
     }
-    await Promise.all(this.ledgerWrites);
+    await this.ledger.settled();
     for (const [company, items] of this.batcher.takeAll()) this.scheduleFlush(company, items);
     await Promise.all(this.flushes.values());
     if (!attachment || !this.isCurrent(attachment)) return;
     this.current = undefined;
-    await attachment.deadLetters.waitForConfirms().catch((error: Error) => this.ended('dead-letter confirms', error));
-    await attachment.channel.close().catch((error: Error) => this.ended('channel close', error));
-    await attachment.ledger.close().catch((error: Error) => this.ended('ledger channel close', error));
-    await attachment.deadLetters.close().catch((error: Error) => this.ended('dead-letter channel close', error));
+    await closeChannels(attachment, this.logger);
   }
-
-  /** A step of the stop met a channel the broker or the network closed first: nothing left to do there. */
-  private ended(step: string, error: Error): void {
-    this.logger.warn({ step, err: error.message }, 'channel gone during shutdown');
-  }
-}
-
-/** Why a trade whose second's duplicate filter was swept is parked (docs/reconciliation.md). */
-const BEYOND_DEDUP_WINDOW =
-  'beyond the dedup window: its second was booked and its trade ids swept (CONSUMER_DEDUP_RETENTION_MINUTES), so a redelivery cannot be told from a new trade';
-
-/** Ledger messages in flight per replica: a few per minute arrive, so a small window is plenty. */
-const LEDGER_PREFETCH = 50;
-
-/** The heartbeat the connection negotiated, in seconds (0: none); amqplib keeps it on its connection. */
-function negotiatedHeartbeat(connection: ChannelModel): number {
-  const heartbeat = (connection.connection as { heartbeat?: unknown }).heartbeat;
-  return typeof heartbeat === 'number' ? heartbeat : 0;
 }

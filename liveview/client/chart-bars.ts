@@ -1,7 +1,8 @@
 // Candles as the chart library's data points: bars, the VWAP line and volume columns.
 import type { CandleInterval, CandleView } from '@stockmarket/common';
+import { CANDLE_INTERVAL_MS } from '@stockmarket/common/storage';
 import type { CandlestickData, HistogramData, LineData, UTCTimestamp, WhitespaceData } from 'lightweight-charts';
-import { withGaps } from '../src/chart-gaps.js';
+import { withGaps } from '../shared/chart-gaps.js';
 
 const time = (ms: number) => (ms / 1000) as UTCTimestamp;
 
@@ -23,6 +24,6 @@ export const gapped = <T>(
   interval: CandleInterval,
   map: (candle: CandleView) => T,
 ): (T | WhitespaceData)[] =>
-  withGaps<CandleView, T | WhitespaceData>(series, interval === '1s' ? 1000 : 60_000, map, (start) => ({
+  withGaps<CandleView, T | WhitespaceData>(series, CANDLE_INTERVAL_MS[interval], map, (start) => ({
     time: time(start),
   }));

@@ -1,6 +1,7 @@
 // The candle chart of the selected company: candles, VWAP line, volume pane and the session VWAP;
 // its readout and accessible description; the interval switch and keyboard zoom and pan.
 import type { CandleView } from '@stockmarket/common';
+import { CANDLE_INTERVAL_MS } from '@stockmarket/common/storage';
 import {
   CandlestickSeries,
   ColorType,
@@ -145,7 +146,7 @@ export function createChartView(): ChartView {
     const { company: selected, interval } = selection;
     const relevant = list.filter((candle) => candle.company === selected && candle.interval === interval);
     if (relevant.length === 0) return;
-    const step = interval === '1s' ? 1000 : 60_000;
+    const step = CANDLE_INTERVAL_MS[interval];
     // Older bars revised, or a gap opened: redraw the whole series.
     if (
       relevant.some((candle) => candle.start < lastBarTime || (lastBarTime > 0 && candle.start > lastBarTime + step))

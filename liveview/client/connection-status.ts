@@ -1,7 +1,7 @@
 // The page's own view of its feed: the connection pill, the trade age, the stale-data banner and
 // the end-to-end delay, all on this page's clock (replica times are converted on arrival).
 import type { HeartbeatMessage } from '@stockmarket/common';
-import { formatAge, type Liveness, liveness, toPageClock } from '../src/liveness.js';
+import { formatAge, type Liveness, liveness, toPageClock } from '../shared/liveness.js';
 import { $ } from './dom.js';
 
 const CAUSE_TEXT = {

@@ -1,6 +1,7 @@
 // What the page knows of the market (stocks, sessions, candles from the snapshot, the updates and
 // the history) and what the user looks at; shared by the tiles, the chart and the tape.
 import type { CandleInterval, CandleView, SessionStats, StockView } from '@stockmarket/common';
+import { CANDLE_INTERVAL_MS } from '@stockmarket/common/storage';
 
 export const stocks = new Map<string, StockView>();
 export const sessions = new Map<string, SessionStats>();
@@ -19,7 +20,7 @@ export const seriesKey = (company: string, candleInterval: CandleInterval) => `$
 export function newestCandles(company: string, candleInterval: CandleInterval, count: number): CandleView[] {
   const series = candles.get(seriesKey(company, candleInterval));
   if (!series) return [];
-  const step = candleInterval === '1s' ? 1000 : 60_000;
+  const step = CANDLE_INTERVAL_MS[candleInterval];
   let newest = 0;
   for (const start of series.keys()) newest = Math.max(newest, start);
   const from = newest - (count - 1) * step;

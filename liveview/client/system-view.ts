@@ -1,6 +1,8 @@
 // The System view: the picture the serving replica gathers once a second, drawn as one row per
 // stage of the data flow, and an event log. Failover of this page's own connection is added here,
 // from what only the page can see: which replica served it before and how long the switch took.
+import type { SnapshotMessage } from '@stockmarket/common';
+import type { Socket } from 'socket.io-client';
 import type {
   BrokerView,
   ConsumerView,
@@ -8,11 +10,9 @@ import type {
   LiveviewReplicaView,
   PublisherView,
   ReconciliationView,
-  SnapshotMessage,
   SystemEvent,
   SystemMessage,
-} from '@stockmarket/common';
-import type { Socket } from 'socket.io-client';
+} from '../shared/system-message.js';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 const pad = (n: number) => String(n).padStart(2, '0');

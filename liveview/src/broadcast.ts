@@ -1,18 +1,12 @@
-import type {
-  ClientToServerEvents,
-  HeartbeatMessage,
-  ServerToClientEvents,
-  SnapshotMessage,
-  UpdateMessage,
-} from '@stockmarket/common';
+import type { ClientToServerEvents, HeartbeatMessage, SnapshotMessage, UpdateMessage } from '@stockmarket/common';
 import type { Server as SocketServer } from 'socket.io';
+import type { LiveviewServerEvents } from '../shared/system-message.js';
 import type { LiveviewConfig } from './config.js';
 import { type EncodedEvent, encodeEvent, writeEncoded } from './encoded-event.js';
 import type { FeedChange } from './feed.js';
 import type { FeedView } from './feed-view.js';
 import { heartbeatMessage } from './heartbeat.js';
 import type { LiveviewMetrics } from './metrics.js';
-import type { SessionBook } from './session-stats.js';
 
 /**
  * The heartbeat timer ticks this many times per interval; a separate heartbeat goes out once all
@@ -38,10 +32,9 @@ export interface Broadcaster {
  * feed costs each client one socket write per change instead of one more per second.
  */
 export function createBroadcaster(
-  io: SocketServer<ClientToServerEvents, ServerToClientEvents>,
+  io: SocketServer<ClientToServerEvents, LiveviewServerEvents>,
   config: LiveviewConfig,
   feed: FeedView,
-  sessions: SessionBook,
   metrics: LiveviewMetrics,
 ): Broadcaster {
   // The snapshot is the same for every socket that connects before the next change, so it is
@@ -50,13 +43,13 @@ export function createBroadcaster(
   let snapshot: { key: string; event: EncodedEvent } | undefined;
   const encodedSnapshot = (): EncodedEvent => {
     const fresh = feed.fresh;
-    const key = `${feed.state.version}:${sessions.version}:${fresh}`;
+    const key = `${feed.state.version}:${feed.sessions.version}:${fresh}`;
     if (snapshot?.key !== key) {
       const message: SnapshotMessage = {
         replica: config.LIVEVIEW_REPLICA_NAME,
         fresh,
         ...feed.state.snapshot(config.COMPANIES, config.LIVEVIEW_SNAPSHOT_CANDLES),
-        sessions: sessions.all(config.COMPANIES),
+        sessions: feed.sessions.all(config.COMPANIES),
       };
       snapshot = { key, event: encodeEvent('snapshot', message) };
     }
@@ -91,13 +84,7 @@ export function createBroadcaster(
     metrics.pushed.inc({ type: 'update' }, count);
   };
   return {
-    publish: (change) => {
-      // Applied whether or not anyone listens, so the next snapshot carries it.
-      const changed = sessions.apply(change.candles);
-      const message: UpdateMessage = { ...change, fresh: feed.fresh, sentAt: Date.now() };
-      if (changed.length > 0) message.sessions = sessions.all(changed);
-      broadcast(message);
-    },
+    publish: (change) => broadcast({ ...change, fresh: feed.fresh, sentAt: Date.now() }),
     publishFreshness: (fresh) => broadcast({ stocks: [], candles: [], fresh, sentAt: Date.now() }),
     heartbeat: () => {
       const count = clients();

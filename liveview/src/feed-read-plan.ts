@@ -1,8 +1,8 @@
 // Which candles a poll reads: planned from the stocks alone, so each read is a primary-key lookup.
-import { candleId } from '@stockmarket/common';
+import { CANDLE_INTERVAL_MS, candleId } from '@stockmarket/common';
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
+const SECOND = CANDLE_INTERVAL_MS['1s'];
+const MINUTE = CANDLE_INTERVAL_MS['1m'];
 /** How far back a poll looks for candles that changed (covers a full batch interval and more). */
 export const LOOKBACK_MS = 30 * SECOND;
 

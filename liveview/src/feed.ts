@@ -1,8 +1,10 @@
+import { EventEmitter } from 'node:events';
 import {
   type CandleDoc,
   type CandleView,
   collectionNames,
   type Logger,
+  type SessionStats,
   type StockDoc,
   type StockView,
 } from '@stockmarket/common';
@@ -10,6 +12,8 @@ import type { Collection, Db } from 'mongodb';
 import { toCandleView, toStockView } from './feed-documents.js';
 import { candleIdsToRead, LOOKBACK_MS } from './feed-read-plan.js';
 import { FeedState, INTERVALS } from './feed-state.js';
+import { readSessionCandles } from './session-source.js';
+import { SessionBook, sessionStartOf } from './session-stats.js';
 
 /** After a write notice: long enough to read the notices of the other companies' writes in the same read. */
 const NUDGE_DELAY_MS = 5;
@@ -17,6 +21,8 @@ const NUDGE_DELAY_MS = 5;
 export interface FeedChange {
   stocks: StockView[];
   candles: CandleView[];
+  /** Session figures of the companies whose session changed (absent: none). */
+  sessions?: SessionStats[];
 }
 
 export interface FeedOptions {
@@ -27,9 +33,9 @@ export interface FeedOptions {
 
 export interface FeedEvents {
   /** What changed in one tick, coalesced; never empty. */
-  onChange(change: FeedChange): void;
+  change: [FeedChange];
   /** The data turned stale (reads fail or hang) or fresh again. */
-  onFreshness(fresh: boolean): void;
+  freshness: [boolean];
 }
 
 /**
@@ -40,9 +46,12 @@ export interface FeedEvents {
  *
  * The history (the only reads by a secondary key) is loaded at start and again after an outage
  * longer than the look-back, so a gap in the database connection leaves no gap in the chart.
+ * The feed also keeps the trading sessions (`SessionBook`), fed from the session's 1 m candles
+ * at start and from every change after, and sends their changes with the change.
  */
-export class Feed {
+export class Feed extends EventEmitter<FeedEvents> {
   readonly state: FeedState;
+  readonly sessions = new SessionBook();
   private readonly stocks: Collection<StockDoc>;
   private readonly candles: Collection<CandleDoc>;
   private timer: NodeJS.Timeout | undefined;
@@ -60,13 +69,13 @@ export class Feed {
   readonly reads = { ok: 0, failed: 0 };
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     stocksCollection: string,
     private readonly companies: readonly string[],
     private readonly options: FeedOptions,
     private readonly logger: Logger,
-    private readonly events: FeedEvents,
   ) {
+    super();
     this.state = new FeedState(options.historyLimit);
     const names = collectionNames(stocksCollection);
     this.stocks = db.collection<StockDoc>(names.stocks);
@@ -87,8 +96,20 @@ export class Feed {
     return Math.max(0, ...this.state.allStocks().map((stock) => stock.lastTradeAt ?? 0));
   }
 
-  /** Loads the history once, then polls. Resolves after the first load (or its failure). */
+  /**
+   * Loads the session and the history once, then polls. Resolves after the first load (or its
+   * failure).
+   */
   async start(): Promise<void> {
+    // The session's minutes before the feed's own history, so newer figures win.
+    try {
+      this.sessions.apply(await readSessionCandles(this.db, this.companies, sessionStartOf(Date.now())));
+    } catch (error) {
+      this.logger.warn(
+        { err: (error as Error).message },
+        'session read failed; the session starts with the held history',
+      );
+    }
     this.running = true;
     try {
       await this.loadHistory();
@@ -96,6 +117,9 @@ export class Feed {
     } catch (error) {
       this.markFailure(error, 'initial load failed; will keep polling');
     }
+    this.sessions.apply(
+      this.companies.flatMap((company) => this.state.recentCandles(company, '1m', this.options.historyLimit)),
+    );
     // A read that hangs (a frozen server) must still turn the page stale: checked apart from polls.
     this.watchdog = setInterval(() => this.reportFreshness(), Math.min(500, this.options.staleAfterMs / 2));
     this.watchdog.unref();
@@ -151,7 +175,10 @@ export class Feed {
       const outage = this.lastSuccess > 0 && Date.now() - this.lastSuccess > LOOKBACK_MS;
       const change = !this.historyLoaded || outage ? await this.loadHistory() : await this.readChanges();
       this.markSuccess();
-      if (change.stocks.length > 0 || change.candles.length > 0) this.events.onChange(change);
+      if (change.stocks.length === 0 && change.candles.length === 0) return;
+      const sessions = this.sessions.apply(change.candles);
+      if (sessions.length > 0) change.sessions = this.sessions.all(sessions);
+      this.emit('change', change);
     } catch (error) {
       this.markFailure(error, 'feed read failed');
     }
@@ -207,7 +234,7 @@ export class Feed {
     if (fresh === this.reportedFresh) return;
     this.reportedFresh = fresh;
     if (!fresh) this.logger.warn({ lastReadAt: this.lastSuccess }, 'data is stale');
-    this.events.onFreshness(fresh);
+    this.emit('freshness', fresh);
   }
 
   async stop(): Promise<void> {

@@ -1,12 +1,9 @@
-import { EventEmitter } from 'node:events';
 import { createLogger, createMetricsRegistry, exitOnStartupError, installShutdown } from '@stockmarket/common';
 import { MongoClient } from 'mongodb';
 import { loadLiveviewConfig } from './config.js';
-import { Feed, type FeedChange } from './feed.js';
+import { Feed } from './feed.js';
 import { Reconciler } from './reconciliation/reconciler.js';
 import { createLiveviewServer } from './server.js';
-import { readSessionCandles } from './session-source.js';
-import { SessionBook, sessionStartOf } from './session-stats.js';
 import { broadcastSystem } from './system/broadcast-system.js';
 import { startSystemGatherer } from './system/gatherer.js';
 import { tradeSource } from './trade-tape.js';
@@ -30,8 +27,6 @@ async function main(): Promise<void> {
   });
   const db = client.db(config.MONGODB_DB);
 
-  // The feed reports to this emitter and the server listens to it: each is built once its inputs exist.
-  const feedEvents = new EventEmitter<{ change: [FeedChange]; freshness: [boolean] }>();
   const feed = new Feed(
     db,
     config.MONGODB_COLLECTION,
@@ -42,12 +37,7 @@ async function main(): Promise<void> {
       staleAfterMs: config.LIVEVIEW_STALE_AFTER_MS,
     },
     logger,
-    {
-      onChange: (change) => feedEvents.emit('change', change),
-      onFreshness: (fresh) => feedEvents.emit('freshness', fresh),
-    },
   );
-  const sessions = new SessionBook();
   // Read-only, in every replica: each compares the ledger with the booked figures itself (docs/reconciliation.md).
   const reconciler = new Reconciler(
     db,
@@ -60,24 +50,14 @@ async function main(): Promise<void> {
     registry,
     logger,
   );
-  const server = createLiveviewServer(config, feed, registry, logger, sessions, tradeSource(db), reconciler);
-  feedEvents.on('change', server.publish);
-  feedEvents.on('freshness', server.publishFreshness);
-
-  // The session's minutes before the feed's own history, so newer figures win.
-  try {
-    sessions.apply(await readSessionCandles(db, config.COMPANIES, sessionStartOf(Date.now())));
-  } catch (error) {
-    logger.warn({ err: (error as Error).message }, 'session read failed; the session starts with the held history');
-  }
+  const server = createLiveviewServer(config, feed, registry, logger, tradeSource(db), reconciler);
+  feed.on('change', server.publish);
+  feed.on('freshness', server.publishFreshness);
   await feed.start();
   if (config.LIVEVIEW_RABBITMQ_URLS) {
     const notices = followWriteNotices(config.LIVEVIEW_RABBITMQ_URLS, logger, () => feed.nudge());
     shutdown.onStop(() => notices.close());
   }
-  sessions.apply(
-    config.COMPANIES.flatMap((company) => feed.state.recentCandles(company, '1m', config.LIVEVIEW_CANDLE_HISTORY)),
-  );
   // The System view: every replica gathers the whole picture itself, so none depends on another.
   const system = startSystemGatherer(
     {

@@ -8,7 +8,6 @@ import type { FeedView } from './feed-view.js';
 import { badRequest, candlesQuery, reconciliationQuery, stocksQuery, tradesQuery } from './query-schemas.js';
 import type { ReconciliationSource } from './reconciliation/reconciler.js';
 import { securityHeaders } from './security-headers.js';
-import type { SessionBook } from './session-stats.js';
 import type { TradeSource } from './trade-tape.js';
 
 export const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
@@ -17,7 +16,6 @@ export const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
 export function createApp(
   config: LiveviewConfig,
   feed: FeedView,
-  sessions: SessionBook,
   registry: Registry,
   logger: Logger,
   trades: TradeSource | undefined,
@@ -61,7 +59,7 @@ export function createApp(
       fresh: feed.fresh,
       lastReadAt: feed.lastReadAt || null,
       stocks: feed.state.allStocks(),
-      sessions: sessions.all(config.COMPANIES),
+      sessions: feed.sessions.all(config.COMPANIES),
     });
   });
 

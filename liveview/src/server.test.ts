@@ -14,6 +14,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { loadLiveviewConfig } from './config.js';
 import { FeedState } from './feed-state.js';
 import { createLiveviewServer, type FeedView, type LiveviewServer } from './server.js';
+import { SessionBook } from './session-stats.js';
 
 // The server in this process with an in-memory feed: the socket.io hand-over and the API's
 // parameter checks, without any database.
@@ -23,8 +24,9 @@ const config = loadLiveviewConfig({
   LIVEVIEW_REPLICA_NAME: 'unit-1',
   LOG_LEVEL: 'silent',
 });
-const feed: FeedView & { fresh: boolean } = {
+const feed: FeedView & { fresh: boolean; sessions: SessionBook } = {
   state: new FeedState(50),
+  sessions: new SessionBook(),
   fresh: true as boolean,
   lastReadAt: Date.now(),
   newestTradeAt: 0,
@@ -231,7 +233,9 @@ test('a changed 1 m candle carries its session figures in the update and in the 
     await new Promise<SnapshotMessage>((resolve) => socket.once('snapshot', resolve));
     const update = new Promise<UpdateMessage>((resolve) => socket.once('update', resolve));
     const minute: CandleView = { ...candle('TSLA', 1_700_000_040_000, 7), interval: '1m', open: 5 };
-    server.publish({ candles: feed.state.applyCandles([minute]), stocks: [] });
+    // As the feed does it: a changed 1 m candle applied to the sessions, their figures sent with it.
+    const candles = feed.state.applyCandles([minute]);
+    server.publish({ candles, stocks: [], sessions: feed.sessions.all(feed.sessions.apply(candles)) });
     const message = await update;
     assert.deepEqual(
       message.sessions?.map((session) => [session.company, session.open, session.volume]),

@@ -1,7 +1,8 @@
 import { createServer, type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http';
-import type { ClientToServerEvents, Logger, ServerToClientEvents } from '@stockmarket/common';
+import type { ClientToServerEvents, Logger } from '@stockmarket/common';
 import type { Registry } from 'prom-client';
 import { Server as SocketServer } from 'socket.io';
+import type { LiveviewServerEvents } from '../shared/system-message.js';
 import { admission } from './admission.js';
 import { type Broadcaster, createBroadcaster, HEARTBEAT_CHECKS_PER_INTERVAL } from './broadcast.js';
 import type { LiveviewConfig } from './config.js';
@@ -10,7 +11,6 @@ import { startHeartbeats } from './heartbeat.js';
 import { createLiveviewMetrics, type LiveviewMetrics } from './metrics.js';
 import type { ReconciliationSource } from './reconciliation/reconciler.js';
 import { createApp } from './routes.js';
-import { SessionBook } from './session-stats.js';
 import type { TradeSource } from './trade-tape.js';
 
 export type { FeedView } from './feed-view.js';
@@ -18,9 +18,8 @@ export { publicDir } from './routes.js';
 
 export interface LiveviewServer extends Broadcaster {
   http: HttpServer;
-  io: SocketServer<ClientToServerEvents, ServerToClientEvents>;
+  io: SocketServer<ClientToServerEvents, LiveviewServerEvents>;
   metrics: LiveviewMetrics;
-  sessions: SessionBook;
   /** Stops the heartbeats and closes every socket, the engine and the HTTP server. */
   close(): Promise<void>;
 }
@@ -31,16 +30,15 @@ export function createLiveviewServer(
   feed: FeedView,
   registry: Registry,
   logger: Logger,
-  sessions = new SessionBook(),
   trades?: TradeSource,
   reconciliation?: ReconciliationSource,
 ): LiveviewServer {
   const metrics = createLiveviewMetrics(registry, feed);
-  const app = createApp(config, feed, sessions, registry, logger, trades, reconciliation);
+  const app = createApp(config, feed, registry, logger, trades, reconciliation);
   const http = createServer(app);
   http.headersTimeout = 10_000;
   http.requestTimeout = 15_000;
-  const io: SocketServer<ClientToServerEvents, ServerToClientEvents> = new SocketServer(http, {
+  const io: SocketServer<ClientToServerEvents, LiveviewServerEvents> = new SocketServer(http, {
     serveClient: false,
     maxHttpBufferSize: 16 * 1024,
     // The heartbeats carry liveness; engine.io's own ping is only the transport's keep-alive.
@@ -69,7 +67,7 @@ export function createLiveviewServer(
     }
     next();
   });
-  const broadcaster = createBroadcaster(io, config, feed, sessions, metrics);
+  const broadcaster = createBroadcaster(io, config, feed, metrics);
   const heartbeats = startHeartbeats(
     config.LIVEVIEW_HEARTBEAT_INTERVAL_MS / HEARTBEAT_CHECKS_PER_INTERVAL,
     broadcaster.heartbeat,
@@ -79,7 +77,6 @@ export function createLiveviewServer(
     http,
     io,
     metrics,
-    sessions,
     close: () => {
       heartbeats.stop();
       return new Promise<void>((resolve) => io.close(() => resolve()));

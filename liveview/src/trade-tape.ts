@@ -1,4 +1,11 @@
-import { bucketId, collectionNames, decodeBucketTrade, type TradeBucket, tradeIdOfKey } from '@stockmarket/common';
+import {
+  bucketId,
+  CANDLE_INTERVAL_MS,
+  collectionNames,
+  decodeBucketTrade,
+  type TradeBucket,
+  tradeIdOfKey,
+} from '@stockmarket/common';
 import type { Db } from 'mongodb';
 
 /**
@@ -14,7 +21,7 @@ export interface TapeTrade {
 
 export type TradeSource = (company: string, newestTradeAt: number, limit: number) => Promise<TapeTrade[]>;
 
-const SECOND = 1000;
+const SECOND = CANDLE_INTERVAL_MS['1s'];
 /** Seconds read per round (by primary key, in parallel), and the most seconds looked back. */
 const SECONDS_PER_ROUND = 3;
 const MAX_SECONDS = 12;

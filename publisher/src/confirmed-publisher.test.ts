@@ -62,7 +62,7 @@ class FakeConnection extends EventEmitter {
 function setup(maxInFlight = 10) {
   const counts = { published: 0, confirmed: [] as string[], nacked: [] as string[], republished: 0 };
   const publisher = new ConfirmedPublisher(
-    maxInFlight,
+    { maxInFlight },
     {
       published: (count) => {
         counts.published += count;
@@ -203,4 +203,37 @@ test('the stall clock runs only while messages wait with no confirm at all', asy
   const attachedAt = performance.now();
   await connect(publisher);
   assert.ok(publisher.stalledForMs(attachedAt + 1_000) <= 1_000, 'a new channel restarts the clock');
+});
+
+test('the watchdog gives a silent channel up once, not while the broker blocks, and again on the next channel', async () => {
+  const stalls: string[] = [];
+  const publisher = new ConfirmedPublisher(
+    { maxInFlight: 10, confirmTimeoutMs: 50 },
+    {
+      published: () => {},
+      confirmed: () => {},
+      nacked: () => {},
+      republished: () => {},
+      stalled: (why) => stalls.push(why),
+    },
+    createLogger('test', 'silent'),
+  );
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    const first = await connect(publisher);
+    first.emit('blocked', 'disk alarm');
+    publisher.send(message(1));
+    await sleep(500);
+    assert.deepEqual(stalls, [], 'not while blocked');
+    first.emit('unblocked');
+    await sleep(500);
+    assert.equal(stalls.length, 1, 'once per channel');
+    assert.match(stalls[0] ?? '', /^no confirm for \d+ ms with 1 unconfirmed, 1 of them sent on this channel/);
+    first.channel.die();
+    await connect(publisher);
+    await sleep(500);
+    assert.equal(stalls.length, 2, 'the next channel is watched afresh');
+  } finally {
+    await publisher.close();
+  }
 });

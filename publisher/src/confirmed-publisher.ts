@@ -1,27 +1,11 @@
 import type { Logger } from '@stockmarket/common';
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import type { ConfirmChannel } from 'amqplib';
+import type { ConfirmConnection, ConfirmedPublisherOptions, DeliveryEvents, OutgoingMessage } from './outgoing.js';
+import { RetryPause } from './retry-pause.js';
+import { StallWatchdog } from './stall-watchdog.js';
+import { Waiters } from './waiters.js';
 
-export interface OutgoingMessage {
-  readonly queue: string;
-  readonly body: Buffer;
-  readonly id: string;
-  readonly ts: number;
-  /** The trade's figures for the ledger; absent on a ledger message. */
-  readonly trade?: { readonly company: string; readonly price: number; readonly quantity: number };
-  /** A ledger message (docs/reconciliation.md), not a trade. */
-  readonly ledger?: boolean;
-}
-
-export interface DeliveryEvents {
-  /** A first send (`message` tells which: a trade, or a ledger message). */
-  published(count: number, message: OutgoingMessage): void;
-  confirmed(message: OutgoingMessage): void;
-  nacked(message: OutgoingMessage): void;
-  republished(count: number): void;
-}
-
-/** What the publisher needs from an amqplib connection (a seam for unit tests). */
-export type ConfirmConnection = Pick<ChannelModel, 'createConfirmChannel' | 'on'>;
+export type { ConfirmConnection, ConfirmedPublisherOptions, DeliveryEvents, OutgoingMessage } from './outgoing.js';
 
 /**
  * Persistent messages on a confirm channel with a bounded window of unconfirmed ones. A nacked
@@ -35,23 +19,26 @@ export class ConfirmedPublisher {
   private readonly retry: OutgoingMessage[] = [];
   private waitingForDrain = false;
   private blocked = false;
-  /** The stall clock (`stalledForMs`): the last positive confirm, the last attach, the last 0 → 1 pending. */
-  private confirmedAt = 0;
-  private attachedAt = 0;
-  private pendingSince = 0;
-  /** After a nack, resends wait (`nackRetryDelayMs`): the broker could not take them just now. */
-  private retriesPausedUntil = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly watchdog: StallWatchdog;
+  private readonly maxInFlight: number;
+  /** After a nack, resends wait (`nackRetryDelayMs`, default 200 ms). */
+  private readonly retryPause: RetryPause;
   private closing = false;
-  private readonly idleWaiters = new Set<() => void>();
-  private readonly wakeWaiters = new Set<() => void>();
+  private readonly idleWaiters = new Waiters();
+  private readonly wakeWaiters = new Waiters();
 
   constructor(
-    private readonly maxInFlight: number,
+    options: ConfirmedPublisherOptions,
     private readonly events: DeliveryEvents,
     private readonly logger: Logger,
-    private readonly nackRetryDelayMs = 200,
-  ) {}
+  ) {
+    this.maxInFlight = options.maxInFlight;
+    this.retryPause = new RetryPause(options.nackRetryDelayMs ?? 200, () => {
+      this.flushRetries();
+      this.wake();
+    });
+    this.watchdog = new StallWatchdog(options.confirmTimeoutMs, this, (reason) => events.stalled?.(reason));
+  }
 
   /** Opens a confirm channel on a new connection and sends the retry list first. */
   async attach(connection: ConfirmConnection): Promise<void> {
@@ -81,8 +68,8 @@ export class ConfirmedPublisher {
     this.channel = channel;
     this.blocked = false;
     this.waitingForDrain = false;
-    this.attachedAt = performance.now();
-    this.retriesPausedUntil = 0; // a new channel, perhaps a new node: resend at once
+    this.watchdog.attached();
+    this.retryPause.end();
     this.flushRetries();
     this.wake();
   }
@@ -120,7 +107,7 @@ export class ConfirmedPublisher {
    */
   stalledForMs(now = performance.now()): number {
     if (!this.channel || this.pendingCount === 0) return 0;
-    return now - Math.max(this.confirmedAt, this.attachedAt, this.pendingSince);
+    return this.watchdog.clockMs(now);
   }
 
   /** Sent but unconfirmed, plus waiting to be resent. */
@@ -140,13 +127,13 @@ export class ConfirmedPublisher {
   }
 
   send(message: OutgoingMessage): void {
-    if (this.pendingCount === 0) this.pendingSince = performance.now();
+    if (this.pendingCount === 0) this.watchdog.firstPending();
     this.write(message);
     this.events.published(1, message);
   }
 
   private flushRetries(): void {
-    if (performance.now() < this.retriesPausedUntil) return;
+    if (this.retryPause.active) return;
     let count = 0;
     while (
       this.retry.length > 0 &&
@@ -200,30 +187,15 @@ export class ConfirmedPublisher {
     if (error) {
       this.events.nacked(message);
       this.retry.push(message);
-      this.pauseRetries();
+      // Nacks do not stop the stall clock either: only a positive confirm does.
+      this.retryPause.start();
     } else {
-      this.confirmedAt = performance.now();
+      this.watchdog.confirmed();
       this.events.confirmed(message);
     }
     if (this.retry.length > 0) this.flushRetries();
     this.wakeWhenRoom();
     this.notifyIdle();
-  }
-
-  /**
-   * A nack means the broker could not take the message now (a queue without a leader, say):
-   * resending at once would spin between the two, so resends wait a little. Nacks do not stop
-   * the stall clock either: only a positive confirm does.
-   */
-  private pauseRetries(): void {
-    this.retriesPausedUntil = performance.now() + this.nackRetryDelayMs;
-    if (this.retryTimer) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.flushRetries();
-      this.wake();
-    }, this.nackRetryDelayMs);
-    this.retryTimer.unref();
   }
 
   /**
@@ -238,50 +210,29 @@ export class ConfirmedPublisher {
   }
 
   /** Resolves when capacity may have changed (confirm, drain, unblock, reconnect) or after `ms`. */
-  waitForCapacity(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const waiters = this.wakeWaiters;
-      function done() {
-        clearTimeout(timer);
-        waiters.delete(done);
-        resolve();
-      }
-      waiters.add(done);
-    });
+  async waitForCapacity(ms: number): Promise<void> {
+    await this.wakeWaiters.wait(ms);
   }
 
   private wake(): void {
-    for (const waiter of [...this.wakeWaiters]) waiter();
+    this.wakeWaiters.wake();
   }
 
   private notifyIdle(): void {
-    if (this.pendingCount > 0) return;
-    for (const waiter of [...this.idleWaiters]) waiter();
+    if (this.pendingCount === 0) this.idleWaiters.wake();
   }
 
   /** Waits until every message sent so far is confirmed, or `timeoutMs` passes. */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.pendingCount === 0) return true;
-    return new Promise((resolve) => {
-      const waiters = this.idleWaiters;
-      const timer = setTimeout(() => finish(false), timeoutMs);
-      function finish(ok: boolean) {
-        clearTimeout(timer);
-        waiters.delete(onIdle);
-        resolve(ok);
-      }
-      function onIdle() {
-        finish(true);
-      }
-      waiters.add(onIdle);
-    });
+    return this.idleWaiters.wait(timeoutMs);
   }
 
   /** Closes the channel; unconfirmed messages stay listed in `pendingIds()`. */
   async close(): Promise<void> {
     this.closing = true;
-    clearTimeout(this.retryTimer);
+    this.retryPause.stop();
+    this.watchdog.stop();
     const channel = this.channel;
     if (channel) this.detach(this.generation);
     await channel?.close().catch((error: Error) => this.logger.debug({ err: error.message }, 'channel close'));

@@ -12,13 +12,12 @@ import {
   startOpsServer,
   withDeadline,
 } from '@stockmarket/common';
-import type { ChannelModel } from 'amqplib';
 import { monotonicFactory, ulid } from 'ulid';
 import { loadPublisherConfig, totalRate } from './config.js';
 import { Confirmations } from './confirmations.js';
 import { ConfirmedPublisher } from './confirmed-publisher.js';
 import { LedgerBook } from './ledger-book.js';
-import { createPublisherMetrics } from './metrics.js';
+import { counted, createPublisherMetrics } from './metrics.js';
 import { Pacer } from './pacer.js';
 import { PublishingLoop } from './publishing-loop.js';
 import { seededRandom } from './random.js';
@@ -40,9 +39,8 @@ async function main(): Promise<void> {
   // The ledger of this run (docs/reconciliation.md): a new source id at every start.
   const ledgerSource = ulid();
   const ledger = config.PUBLISHER_LEDGER ? new LedgerBook(ledgerSource, Date.now()) : undefined;
-  const resends = { nacked: 0, republished: 0 };
   const publisher = new ConfirmedPublisher(
-    config.PUBLISHER_MAX_IN_FLIGHT,
+    { maxInFlight: config.PUBLISHER_MAX_IN_FLIGHT, confirmTimeoutMs: config.PUBLISHER_CONFIRM_TIMEOUT_MS },
     {
       published: (count, message) => {
         if (message.ledger) return;
@@ -57,13 +55,12 @@ async function main(): Promise<void> {
         confirmations.add(message.id);
         if (message.trade) ledger?.confirmed({ ...message.trade, id: message.id, ts: message.ts });
       },
-      nacked: () => {
-        resends.nacked++;
-        metrics.nacked.inc();
-      },
-      republished: (count) => {
-        resends.republished += count;
-        metrics.republished.inc(count);
+      nacked: () => metrics.nacked.inc(),
+      republished: (count) => metrics.republished.inc(count),
+      stalled: (reason) => {
+        metrics.confirmTimeouts.inc();
+        // The session is up before any channel can stall.
+        session.abandon(reason);
       },
     },
     logger,
@@ -146,20 +143,7 @@ async function main(): Promise<void> {
     'publisher started',
   );
 
-  let abandoned: ChannelModel | undefined;
   const report = setInterval(() => {
-    const stalledMs = publisher.stalledForMs();
-    const connection = session.connection;
-    // Not while the broker blocks us (a memory or disk alarm): every node would do the same.
-    const stalled = stalledMs > config.PUBLISHER_CONFIRM_TIMEOUT_MS && !publisher.isBlocked;
-    if (stalled && connection && connection !== abandoned) {
-      // Once per connection: its close moves the unconfirmed messages to the retry list.
-      abandoned = connection;
-      metrics.confirmTimeouts.inc();
-      session.abandon(
-        `no confirm for ${Math.round(stalledMs)} ms with ${publisher.pendingCount} unconfirmed, ${publisher.inFlightCount} of them sent on this channel (PUBLISHER_CONFIRM_TIMEOUT_MS)`,
-      );
-    }
     metrics.rate.set(confirmations.rate());
     metrics.inFlight.set(publisher.pendingCount);
     metrics.blocked.set(publisher.isBlocked ? 1 : 0);
@@ -169,16 +153,16 @@ async function main(): Promise<void> {
       metrics.ledgerOpenMinutes.set(ledger.openMinutes);
     }
   }, 200);
-  const progress = setInterval(() => {
+  const progress = setInterval(async () => {
+    const figures = {
+      generated: loop.generated,
+      confirmed: confirmations.count,
+      achievedRate: Math.round(confirmations.rate()),
+      targetRate: rate,
+      inFlight: publisher.pendingCount,
+    };
     logger.info(
-      {
-        generated: loop.generated,
-        confirmed: confirmations.count,
-        achievedRate: Math.round(confirmations.rate()),
-        targetRate: rate,
-        inFlight: publisher.pendingCount,
-        ...resends,
-      },
+      { ...figures, nacked: await counted(metrics.nacked), republished: await counted(metrics.republished) },
       'publishing',
     );
   }, 10_000);

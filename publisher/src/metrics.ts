@@ -52,3 +52,8 @@ export function createPublisherMetrics(registry: Registry) {
 }
 
 export type PublisherMetrics = ReturnType<typeof createPublisherMetrics>;
+
+/** A counter's total over its labels (for the progress log, which repeats a few of them). */
+export async function counted(counter: Counter): Promise<number> {
+  return (await counter.get()).values.reduce((sum, { value }) => sum + value, 0);
+}

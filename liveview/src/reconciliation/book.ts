@@ -1,4 +1,9 @@
-import type { ReconciledMinute, ReconciliationStatus, ReconciliationView, SystemEvent } from '@stockmarket/common';
+import type {
+  ReconciledMinute,
+  ReconciliationStatus,
+  ReconciliationView,
+  SystemEvent,
+} from '../../shared/system-message.js';
 import { isFinal } from './verdict.js';
 
 const STATUSES: readonly ReconciliationStatus[] = ['matched', 'pending', 'break', 'partial', 'no-ledger'];

@@ -8,12 +8,10 @@ import {
   type Logger,
   ledgerFigures,
   ledgerIdRange,
-  type ReconciledMinute,
-  type ReconciliationView,
-  type SystemEvent,
 } from '@stockmarket/common';
 import type { Db } from 'mongodb';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ReconciledMinute, ReconciliationView, SystemEvent } from '../../shared/system-message.js';
 import { ReconciliationBook } from './book.js';
 import { classifyMinute, type MinuteSides } from './verdict.js';
 

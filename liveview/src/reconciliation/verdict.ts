@@ -1,11 +1,5 @@
-import {
-  type BookedFigures,
-  LEDGER_MINUTE_MS,
-  type ReconciledMinute,
-  type ReconciliationStatus,
-  sameFigures,
-  type TradeFigures,
-} from '@stockmarket/common';
+import { type BookedFigures, LEDGER_MINUTE_MS, sameFigures, type TradeFigures } from '@stockmarket/common';
+import type { ReconciledMinute, ReconciliationStatus } from '../../shared/system-message.js';
 
 /** What the database holds of one company-minute. */
 export interface MinuteSides {

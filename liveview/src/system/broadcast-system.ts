@@ -1,12 +1,13 @@
-import type { ClientToServerEvents, ServerToClientEvents, SystemMessage } from '@stockmarket/common';
+import type { ClientToServerEvents } from '@stockmarket/common';
 import type { Server as SocketServer } from 'socket.io';
+import type { LiveviewServerEvents, SystemMessage } from '../../shared/system-message.js';
 
 /**
  * Sends each picture to every client in one broadcast (socket.io encodes it once for all), and
  * the newest one to a client at once when it connects.
  */
 export function broadcastSystem(
-  io: SocketServer<ClientToServerEvents, ServerToClientEvents>,
+  io: SocketServer<ClientToServerEvents, LiveviewServerEvents>,
 ): (picture: SystemMessage) => void {
   let latest: SystemMessage | undefined;
   io.on('connection', (socket) => {

@@ -1,5 +1,5 @@
-import type { DatabaseMemberView, MemberState } from '@stockmarket/common';
 import type { Db } from 'mongodb';
+import type { DatabaseMemberView, MemberState } from '../../shared/system-message.js';
 
 interface ReplSetMember {
   name: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ConsumerView, LiveviewReplicaView } from '@stockmarket/common';
+import type { ConsumerView, LiveviewReplicaView } from '../../shared/system-message.js';
 import { EventLog, type Observed } from './events.js';
 
 const consumer = (name: string, up: boolean, leases: string[]): ConsumerView => ({

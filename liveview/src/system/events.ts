@@ -1,4 +1,4 @@
-import type { ServiceReplicaView, SystemEvent, SystemMessage } from '@stockmarket/common';
+import type { ServiceReplicaView, SystemEvent, SystemMessage } from '../../shared/system-message.js';
 
 /** The parts of a picture the log compares from one gathering to the next. */
 export type Observed = Pick<SystemMessage, 'publishers' | 'broker' | 'consumers' | 'database' | 'liveviews'>;

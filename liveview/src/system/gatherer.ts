@@ -1,6 +1,12 @@
-import type { DatabaseMemberView, Logger, ReconciliationView, SystemEvent, SystemMessage } from '@stockmarket/common';
+import type { Logger } from '@stockmarket/common';
 import type { Db } from 'mongodb';
 import { Gauge, type Registry } from 'prom-client';
+import type {
+  DatabaseMemberView,
+  ReconciliationView,
+  SystemEvent,
+  SystemMessage,
+} from '../../shared/system-message.js';
 import { readMembers } from './database.js';
 import { EventLog } from './events.js';
 import { PictureBuilder, REPLICA_INFO_METRIC, type TargetScrape } from './picture.js';

@@ -1,13 +1,13 @@
-import {
-  type BrokerView,
-  type ConsumerView,
-  type DatabaseMemberView,
-  DEAD_LETTER_QUEUE,
-  type LiveviewReplicaView,
-  type PublisherView,
-  type QueueView,
-  type ServiceReplicaView,
-} from '@stockmarket/common';
+import { DEAD_LETTER_QUEUE } from '@stockmarket/common';
+import type {
+  BrokerView,
+  ConsumerView,
+  DatabaseMemberView,
+  LiveviewReplicaView,
+  PublisherView,
+  QueueView,
+  ServiceReplicaView,
+} from '../../shared/system-message.js';
 import { type Samples, total } from './scrape.js';
 import type { ScrapeTarget } from './targets.js';
 

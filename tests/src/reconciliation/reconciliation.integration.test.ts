@@ -13,13 +13,13 @@ import {
   decodeBucketTrade,
   digestWith,
   priceCents,
-  type ReconciledMinute,
   type SecondEntry,
   type TradeBucket,
 } from '@stockmarket/common';
 import { LocalStack, launchBrowser, publishRaw, repoRoot, waitFor } from '@stockmarket/stack';
 import { type Collection, MongoClient } from 'mongodb';
 import type { Browser, Page } from 'playwright-core';
+import type { ReconciledMinute } from '../../../liveview/shared/system-message.js';
 
 // Reconciliation end to end on the local stack (docs/reconciliation.md): the publisher's ledger
 // through RabbitMQ, the consumer's ledger and booked figures in FerretDB, the liveview's
