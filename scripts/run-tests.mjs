@@ -23,7 +23,7 @@ if (node !== cached)
 
 const kind = process.argv[2] ?? 'all';
 const filter = process.argv[3];
-const roots = ['common', 'publisher', 'consumer', 'liveview', 'stack', 'tests', 'bench'].map((dir) =>
+const roots = ['common', 'publisher', 'consumer', 'liveview', 'drill', 'stack', 'tests', 'bench'].map((dir) =>
   join(dir, 'dist'),
 );
 

@@ -54,3 +54,9 @@ test('a fault the page never noticed has no detection and no recovery', () => {
   assert.equal(timeline.detectedMs, undefined);
   assert.equal(timeline.recoveredMs, undefined);
 });
+
+test('where routing was not sticky before the fault (compose), a change of replica alone is no detection', () => {
+  const alternating = [fresh(800, 'a'), fresh(900, 'b'), fresh(1_000, 'a'), fresh(1_100, 'b'), fresh(1_200, 'a')];
+  const timeline = timelineOf(alternating, 1_050, companies, 2_000);
+  assert.equal(timeline.detectedMs, undefined);
+});

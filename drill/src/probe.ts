@@ -109,7 +109,11 @@ export function timelineOf(
 ): Timeline {
   // Answered before the fault: a request sent just before it and answered after belongs to the fault.
   const answered = (sample: ProbeSample) => sample.answeredAt ?? sample.at;
-  const before = samples.filter((sample) => answered(sample) < faultAt && sample.replica !== undefined).at(-1);
+  const answeredBefore = samples.filter((sample) => answered(sample) < faultAt && sample.replica !== undefined);
+  const before = answeredBefore.at(-1);
+  // A change of replica counts only where routing was sticky before the fault: on compose, NGINX
+  // balances the addresses of one DNS name round robin (docs/deployment.md), so it changes anyway.
+  const sticky = new Set(answeredBefore.slice(-10).map((sample) => sample.replica)).size === 1;
   const after = samples.filter((sample) => answered(sample) >= faultAt);
   let detectedMs: number | undefined;
   let recoveredMs: number | undefined;
@@ -117,7 +121,8 @@ export function timelineOf(
   for (const sample of after) {
     const stale = staleness(sample, companies);
     if (Number.isFinite(stale)) worstStalenessMs = Math.max(worstStalenessMs, stale);
-    const bad = stale > staleAfterMs || (before?.replica !== undefined && sample.replica !== before.replica);
+    const moved = sticky && before?.replica !== undefined && sample.replica !== before.replica;
+    const bad = stale > staleAfterMs || moved;
     if (detectedMs === undefined) {
       if (bad) detectedMs = answered(sample) - faultAt;
       continue;

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { PassThrough } from 'node:stream';
+import { waitFor } from '@stockmarket/common';
 import Docker from 'dockerode';
 
 const PROJECT_LABEL = 'com.docker.compose.project';
@@ -88,11 +89,27 @@ export class ComposeProject {
     await (await this.mine(container)).stop({ t: graceSeconds });
   }
 
-  /** Starts it unless it runs (a restart policy may have been quicker). */
+  /** Starts it unless it runs (a restart policy may have been quicker), then waits until it is healthy. */
   async start(container: ProjectContainer): Promise<void> {
     const handle = await this.mine(container);
-    if ((await handle.inspect()).State.Running) return;
-    await handle.start();
+    if (!(await handle.inspect()).State.Running) await handle.start();
+    await this.healthy(container);
+  }
+
+  /**
+   * Waits until the container runs and its health check (where it has one) passes: a healed
+   * fault is one the container is back from, and the next drill starts on a whole system.
+   */
+  async healthy(container: ProjectContainer, timeoutMs = 180_000): Promise<void> {
+    const handle = await this.mine(container);
+    await waitFor(
+      `${container.name} running and healthy`,
+      async () => {
+        const { State } = await handle.inspect();
+        return State.Running && !State.Paused && (State.Health === undefined || State.Health.Status === 'healthy');
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
   }
 
   async pause(container: ProjectContainer): Promise<void> {
@@ -101,6 +118,7 @@ export class ComposeProject {
 
   async unpause(container: ProjectContainer): Promise<void> {
     await (await this.mine(container)).unpause();
+    await this.healthy(container);
   }
 
   /**

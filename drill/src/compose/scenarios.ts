@@ -14,8 +14,10 @@ const BROKERS = ['rabbitmq1', 'rabbitmq2', 'rabbitmq3'];
 /** The broker node leading most company queues (the queues' leaders move together after a restart). */
 async function leaderNode(project: ComposeProject): Promise<ProjectContainer> {
   const nodes = (await Promise.all(BROKERS.map((service) => project.containers(service)))).flat();
-  const asker = nodes.find((node) => node.running);
-  if (!asker) throw new Error('no broker node is running');
+  // Every node back from the drill before (a restarted node takes a while to rejoin).
+  for (const node of nodes) await project.healthy(node);
+  const asker = nodes[0];
+  if (!asker) throw new Error('no broker node in this project');
   const listed = await project.exec(asker, [
     'rabbitmqctl',
     '-q',
@@ -34,7 +36,7 @@ async function leaderNode(project: ComposeProject): Promise<ProjectContainer> {
   }
   const [leader] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [];
   // rabbit@rabbitmq2 is the node of service rabbitmq2 (the compose file sets each node's hostname).
-  const node = nodes.find((candidate) => `rabbit@${candidate.service}` === leader && candidate.running);
+  const node = nodes.find((candidate) => `rabbit@${candidate.service}` === leader);
   if (!node) throw new Error(`the company queues' leader ${leader ?? '(none)'} is not a running node of this project`);
   return node;
 }
@@ -42,7 +44,7 @@ async function leaderNode(project: ComposeProject): Promise<ProjectContainer> {
 async function followerNode(project: ComposeProject): Promise<ProjectContainer> {
   const leader = await leaderNode(project);
   for (const service of BROKERS) {
-    const node = (await project.containers(service)).find((candidate) => candidate.running);
+    const node = (await project.containers(service))[0];
     if (node && node.id !== leader.id) return node;
   }
   throw new Error('no running broker node besides the leader');
@@ -56,7 +58,8 @@ async function leaseHolder(project: ComposeProject): Promise<ProjectContainer> {
       const metrics = await fetch(`http://${address}:8081/metrics`, { signal: AbortSignal.timeout(3_000) })
         .then((response) => response.text())
         .catch(() => '');
-      const held = /^consumer_leases_held (\d+)/m.exec(metrics);
+      // prom-client adds the default labels: consumer_leases_held{service="consumer"} 1
+      const held = /^consumer_leases_held(?:\{[^}]*\})? (\d+)/m.exec(metrics);
       if (held && Number(held[1]) > 0) return consumer;
     }
   }
