@@ -9,11 +9,12 @@ import {
   envUrlList,
   logLevelSchema,
   parseEnv,
+  withSecrets,
 } from '@stockmarket/common';
 import { z } from 'zod';
 
 const consumerConfigShape = {
-  RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://consumer:consumer-dev-password@localhost:5672/stockmarket'),
+  RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://consumer@localhost:5672/stockmarket'),
   /** The nodes of a broker cluster, comma-separated; when set it replaces RABBITMQ_URL. */
   RABBITMQ_URLS: envUrlList(['amqp:', 'amqps:']),
   MONGODB_URL: envMongoUrl('mongodb://localhost:27017/?replicaSet=rs0'),
@@ -73,7 +74,7 @@ const consumerConfigShape = {
 };
 
 export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = parseEnv(consumerConfigShape, env);
+  const config = parseEnv(consumerConfigShape, withSecrets(env, consumerConfigShape));
   const queues = config.QUEUES ?? config.COMPANIES;
   const strangers = queues.filter((queue) => !config.COMPANIES.includes(queue));
   if (strangers.length > 0) {

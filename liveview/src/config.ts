@@ -7,6 +7,7 @@ import {
   envUrlList,
   logLevelSchema,
   parseEnv,
+  withSecrets,
 } from '@stockmarket/common';
 import { z } from 'zod';
 import { dnsServicesSchema, staticTargetsSchema } from './system/targets.js';
@@ -66,7 +67,7 @@ export const liveviewConfigShape = {
 };
 
 export function loadLiveviewConfig(env: NodeJS.ProcessEnv = process.env) {
-  return parseEnv(liveviewConfigShape, env);
+  return parseEnv(liveviewConfigShape, withSecrets(env, liveviewConfigShape));
 }
 
 export type LiveviewConfig = ReturnType<typeof loadLiveviewConfig>;

@@ -8,6 +8,7 @@ import {
   envUrlList,
   logLevelSchema,
   parseEnv,
+  withSecrets,
 } from '@stockmarket/common';
 import { z } from 'zod';
 
@@ -40,7 +41,7 @@ const symbolParamsSchema = z
   .default({});
 
 const publisherConfigShape = {
-  RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://publisher:publisher-dev-password@localhost:5672/stockmarket'),
+  RABBITMQ_URL: envUrl(['amqp:', 'amqps:'], 'amqp://publisher@localhost:5672/stockmarket'),
   /** The nodes of a broker cluster, comma-separated; when set it replaces RABBITMQ_URL. */
   RABBITMQ_URLS: envUrlList(['amqp:', 'amqps:']),
   COMPANIES: companyListSchema.default([...DEFAULT_COMPANIES]),
@@ -90,7 +91,7 @@ const publisherConfigShape = {
 export type PublisherConfig = ReturnType<typeof loadPublisherConfig>;
 
 export function loadPublisherConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = parseEnv(publisherConfigShape, env);
+  const config = parseEnv(publisherConfigShape, withSecrets(env, publisherConfigShape));
   if (!config.COMPANY_QUEUES_DURABLE && config.PUBLISHER_QUEUE_TYPE === 'quorum') {
     // RabbitMQ has no non-durable quorum queue.
     throw new ConfigError([
