@@ -81,14 +81,14 @@ func TestComposeEnvironmentOverrides(t *testing.T) {
 	}
 }
 
-// Without .env (deleted, or not copied) compose stops at once and names a missing password,
-// instead of starting with empty ones.
+// Without .env (deleted, or not copied) compose stops at once and names a missing setting,
+// instead of starting with an empty administrator name.
 func TestComposeWithoutDotEnvNamesTheMissingVariable(t *testing.T) {
 	_, err := LoadProject(context.Background(), repo, LoadOptions{})
 	if err == nil {
-		t.Fatal("loaded without .env: passwords would be empty")
+		t.Fatal("loaded without .env: MONGO_ROOT_USERNAME would be empty")
 	}
-	if !strings.Contains(err.Error(), "in .env") || !strings.Contains(err.Error(), "PASSWORD") {
+	if !strings.Contains(err.Error(), "in .env") || !strings.Contains(err.Error(), "MONGO_ROOT_USERNAME") {
 		t.Errorf("error does not name the variable and .env: %v", err)
 	}
 }
