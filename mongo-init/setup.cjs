@@ -191,7 +191,7 @@ async function ensureIndexes(run, dbName, stocksCollection, log = () => {}) {
  * A password from `<name>_FILE` (the file's content without its trailing newline; docker compose
  * gives the generated ones so) or `<name>`. Errors name the variables and the path, never the content.
  */
-function secretFromEnv(env, name, readFile = (path) => require('fs').readFileSync(path, 'utf8')) {
+function secretFromEnv(env, name, readFile = (path) => require('node:fs').readFileSync(path, 'utf8')) {
   const path = env[`${name}_FILE`];
   if (!path) {
     if (!env[name]) throw new Error(`${name}_FILE (or ${name}) must be set`);
@@ -255,7 +255,9 @@ async function main(settings, connect, log = () => {}, sleep = undefined) {
   let retiredRootPassword = false;
   for (;;) {
     try {
-      seedRun = await connect(retiredRootPassword ? connectionStrings(settings, RETIRED_ROOT_PASSWORD).seed : urls.seed);
+      seedRun = await connect(
+        retiredRootPassword ? connectionStrings(settings, RETIRED_ROOT_PASSWORD).seed : urls.seed,
+      );
       await seedRun('admin', { ping: 1 });
       break;
     } catch (error) {
@@ -263,7 +265,9 @@ async function main(settings, connect, log = () => {}, sleep = undefined) {
         if (retiredRootPassword) throw new Error(rootPasswordMismatch(settings));
         // A data directory from before generated passwords: try the retired default once.
         retiredRootPassword = true;
-        log(`the administrator ${settings.rootUser} cannot log in with the generated password; trying the retired default`);
+        log(
+          `the administrator ${settings.rootUser} cannot log in with the generated password; trying the retired default`,
+        );
         continue;
       }
       if (Date.now() >= deadline) throw new Error(`cannot reach ${settings.members[0]}: ${error.message}`);
@@ -287,7 +291,7 @@ async function main(settings, connect, log = () => {}, sleep = undefined) {
 function isAuthenticationFailure(error) {
   return (
     hasCode(error, codes.AuthenticationFailed, 'AuthenticationFailed') ||
-    /Authentication failed/i.test(String(error && error.message))
+    /Authentication failed/i.test(String(error?.message))
   );
 }
 

@@ -83,7 +83,7 @@ export function withSecrets(
       const urls = target.endsWith('_URLS') ? value.split(',').map((url) => url.trim()) : [value.trim()];
       const out: string[] = [];
       for (const raw of urls) {
-        const credentials = userInfo(raw);
+        const credentials = urlCredentials(raw);
         // Not a URL: left as it is, for the schema to name the problem.
         if (credentials === undefined) {
           out.push(raw);
@@ -93,7 +93,7 @@ export function withSecrets(
           if (given) problems.push(`${target} carries a password and ${passwordName} is set: remove one of them`);
           out.push(raw);
         } else if (credentials.user) {
-          if (given) out.push(withPassword(raw, password));
+          if (given) out.push(withUrlPassword(raw, password));
           else {
             problems.push(
               `${target}: user "${credentials.user}" has no password: set ${passwordName}_FILE (the path of a file holding it)`,
@@ -112,8 +112,8 @@ export function withSecrets(
   return resolved;
 }
 
-/** The decoded user and password of a URL (undefined: not parseable). */
-function userInfo(raw: string): { user: string; password: string } | undefined {
+/** The decoded user and password of a URL or MongoDB connection string (undefined: not parseable). */
+export function urlCredentials(raw: string): { user: string; password: string } | undefined {
   try {
     const url = raw.startsWith('mongodb') ? new ConnectionString(raw) : new URL(raw);
     return { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
@@ -122,7 +122,8 @@ function userInfo(raw: string): { user: string; password: string } | undefined {
   }
 }
 
-function withPassword(raw: string, password: string): string {
+/** The URL with `password` (percent-encoded) as its password; '' removes it. */
+export function withUrlPassword(raw: string, password: string): string {
   const url = raw.startsWith('mongodb') ? new ConnectionString(raw) : new URL(raw);
   url.password = encodeURIComponent(password);
   return url.toString();

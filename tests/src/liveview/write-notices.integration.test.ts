@@ -64,7 +64,7 @@ test('with its broker unreachable a liveview still gets every change by polling'
     'liveview',
     {
       MONGODB_URL: mongo.url,
-      LIVEVIEW_RABBITMQ_URLS: `amqp://liveview:liveview-dev-password@127.0.0.1:${await freePort()}/stockmarket`,
+      LIVEVIEW_RABBITMQ_URLS: rabbitmq.url('liveview').replace(`:${rabbitmq.port}/`, `:${await freePort()}/`),
       LIVEVIEW_POLL_INTERVAL_MS: '200',
     },
     { label: 'liveview-polling' },
