@@ -35,7 +35,7 @@ export function parseEnv<Shape extends z.ZodRawShape>(
 }
 
 /** A value as an error may show it: the passwords of the URLs in it hidden. */
-function hidePasswords(value: string): string {
+export function hidePasswords(value: string): string {
   return value.replace(/(\/\/[^/:@,]*):[^/@,]*@/g, '$1:***@');
 }
 

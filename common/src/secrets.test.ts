@@ -33,7 +33,7 @@ test('X_FILE becomes X, without the trailing newline', () => {
 test('X and X_FILE both set is an error naming both', () => {
   const path = secretFile('both', 'from-file');
   const message = problemsOf(() => resolveFileVariables({ X: 'inline', X_FILE: path }, ['X']));
-  assert.match(message, /X and X_FILE are both set/);
+  assert.match(message, /X_FILE \(".*both"\): X and X_FILE are both set/);
   assert.doesNotMatch(message, /from-file|inline/);
 });
 
@@ -41,12 +41,12 @@ test('an unreadable or empty file names the variable and the path, never the con
   const missing = join(dir, 'missing');
   assert.match(
     problemsOf(() => resolveFileVariables({ X_FILE: missing }, ['X'])),
-    /X_FILE \(.*missing\): cannot read the file \(ENOENT\)/,
+    /X_FILE \(".*missing"\): cannot read the file \(ENOENT\)/,
   );
   const empty = secretFile('empty', '\n');
   assert.match(
     problemsOf(() => resolveFileVariables({ X_FILE: empty }, ['X'])),
-    /X_FILE \(.*empty\): the file is empty/,
+    /X_FILE \(".*empty"\): the file is empty/,
   );
 });
 
@@ -76,17 +76,20 @@ test('the password goes into every URL that names a user', () => {
 
 test('a URL that names a user without a password is an error naming the variables', () => {
   const message = problemsOf(() => withSecrets({ RABBITMQ_URL: 'amqp://publisher@localhost/stockmarket' }));
-  assert.match(message, /RABBITMQ_URL: user "publisher" has no password: set RABBITMQ_PASSWORD_FILE/);
+  assert.match(
+    message,
+    /RABBITMQ_URL \("amqp:\/\/publisher@localhost\/stockmarket"\): user "publisher" has no password: set RABBITMQ_PASSWORD_FILE/,
+  );
 });
 
 test('a password both in the URL and in the variable is an error; a URL without a user takes none', () => {
   const path = secretFile('twice', 'file-password');
   const message = problemsOf(() => withSecrets({ RABBITMQ_PASSWORD_FILE: path, RABBITMQ_URL: 'amqp://u:inline@h/v' }));
-  assert.match(message, /RABBITMQ_URL carries a password and RABBITMQ_PASSWORD is set/);
+  assert.match(message, /RABBITMQ_URL \("amqp:\/\/u:\*\*\*@h\/v"\): carries a password and RABBITMQ_PASSWORD is set/);
   assert.doesNotMatch(message, /file-password|inline/);
   assert.match(
     problemsOf(() => withSecrets({ MONGODB_PASSWORD_FILE: path, MONGODB_URL: 'mongodb://mongo1:27017/' })),
-    /MONGODB_PASSWORD is set but MONGODB_URL names no user/,
+    /MONGODB_URL \(.*\): names no user, but MONGODB_PASSWORD is set/,
   );
   // Without the variables, URLs pass as they are (a database without authentication).
   assert.deepEqual(withSecrets({ MONGODB_URL: 'mongodb://mongo1:27017/' }), { MONGODB_URL: 'mongodb://mongo1:27017/' });

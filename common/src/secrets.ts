@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import type { z } from 'zod';
-import { ConfigError } from './config.js';
+import { ConfigError, hidePasswords } from './config.js';
 
 /**
  * The passwords a service is given apart from its connection strings, and the connection
@@ -37,18 +37,17 @@ export function resolveFileVariables(env: NodeJS.ProcessEnv, names: readonly str
     const path = env[`${name}_FILE`];
     delete resolved[`${name}_FILE`];
     if (!isSet(path)) continue;
+    const shown = `${name}_FILE (${JSON.stringify(path)})`;
     if (isSet(env[name])) {
-      problems.push(`${name} and ${name}_FILE are both set: set one of them`);
+      problems.push(`${shown}: ${name} and ${name}_FILE are both set: set one of them`);
       continue;
     }
     try {
       const content = readFileSync(path.trim(), 'utf8').replace(/\r?\n$/, '');
-      if (content === '') problems.push(`${name}_FILE (${path}): the file is empty`);
+      if (content === '') problems.push(`${shown}: the file is empty`);
       else resolved[name] = content;
     } catch (error) {
-      problems.push(
-        `${name}_FILE (${path}): cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
+      problems.push(`${shown}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -57,8 +56,8 @@ export function resolveFileVariables(env: NodeJS.ProcessEnv, names: readonly str
 
 /**
  * What every service's config applies to its environment before its schema (`shape`, for the
- * connection strings' defaults): `*_FILE` variables read (see `resolveFileVariables`), then RABBITMQ_PASSWORD and MONGODB_PASSWORD put into the
- * connection strings that name a user without a password. A connection string that names a user
+ * connection strings' defaults): `*_FILE` variables read (see `resolveFileVariables`), then
+ * RABBITMQ_PASSWORD and MONGODB_PASSWORD put into the connection strings that name a user without a password. A connection string that names a user
  * and still has no password is an error naming the variables to set (no service has a default
  * password); one that carries a password of its own while the variable is set is an error too.
  */
@@ -82,6 +81,8 @@ export function withSecrets(
       // `*_URLS` are comma-separated lists; a MongoDB URL's commas separate the hosts of one URL.
       const urls = target.endsWith('_URLS') ? value.split(',').map((url) => url.trim()) : [value.trim()];
       const out: string[] = [];
+      // As parseEnv names a variable: its name and its value, passwords hidden.
+      const shown = `${target} (${JSON.stringify(hidePasswords(value.trim()))})`;
       for (const raw of urls) {
         const credentials = urlCredentials(raw);
         // Not a URL: left as it is, for the schema to name the problem.
@@ -90,18 +91,18 @@ export function withSecrets(
           continue;
         }
         if (credentials.password) {
-          if (given) problems.push(`${target} carries a password and ${passwordName} is set: remove one of them`);
+          if (given) problems.push(`${shown}: carries a password and ${passwordName} is set: remove one of them`);
           out.push(raw);
         } else if (credentials.user) {
           if (given) out.push(withUrlPassword(raw, password));
           else {
             problems.push(
-              `${target}: user "${credentials.user}" has no password: set ${passwordName}_FILE (the path of a file holding it)`,
+              `${shown}: user "${credentials.user}" has no password: set ${passwordName}_FILE (the path of a file holding it)`,
             );
             out.push(raw);
           }
         } else {
-          if (given) problems.push(`${passwordName} is set but ${target} names no user: add the user to the URL`);
+          if (given) problems.push(`${shown}: names no user, but ${passwordName} is set: add the user to the URL`);
           out.push(raw);
         }
       }

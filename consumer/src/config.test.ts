@@ -10,7 +10,8 @@ test('no default password: the broker URL names the user, and a missing password
   assert.equal(new URL(load({}).RABBITMQ_URL).password, 'test-password');
   assert.throws(
     () => loadConsumerConfig({}),
-    (error: Error) => /RABBITMQ_URL: user "consumer" has no password: set RABBITMQ_PASSWORD_FILE/.test(error.message),
+    (error: Error) =>
+      /RABBITMQ_URL \(.*\): user "consumer" has no password: set RABBITMQ_PASSWORD_FILE/.test(error.message),
   );
 });
 

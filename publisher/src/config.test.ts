@@ -9,7 +9,8 @@ test('no default password: the broker URL names the user, and a missing password
   assert.equal(new URL(load({}).RABBITMQ_URL).password, 'test-password');
   assert.throws(
     () => loadPublisherConfig({}),
-    (error: Error) => /RABBITMQ_URL: user "publisher" has no password: set RABBITMQ_PASSWORD_FILE/.test(error.message),
+    (error: Error) =>
+      /RABBITMQ_URL \(.*\): user "publisher" has no password: set RABBITMQ_PASSWORD_FILE/.test(error.message),
   );
 });
 
