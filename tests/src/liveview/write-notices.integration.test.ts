@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { UpdateMessage } from '@stockmarket/common';
-import { FerretDbServer, freePort, RabbitMqServer, ServiceProcess, waitFor } from '@stockmarket/stack';
+import { FerretDbServer, freePort, RABBITMQ_USERS, RabbitMqServer, ServiceProcess, waitFor } from '@stockmarket/stack';
 import { io as connect, type Socket } from 'socket.io-client';
 
 // The consumer's write notices (docs/performance.md): a liveview that hears them pushes each
@@ -73,4 +74,17 @@ test('with its broker unreachable a liveview still gets every change by polling'
   const arrivals = updates(liveview);
   await waitFor('three updates by polling', () => arrivals.length >= 3, { timeoutMs: 30_000, intervalMs: 100 });
   assert.match(liveview.process.output, /RabbitMQ unavailable, retrying/);
+});
+
+test("no broker password in any service's environment or command line (ps), only *_PASSWORD_FILE paths", () => {
+  const passwords = RABBITMQ_USERS.map((user) => rabbitmq.password(user));
+  assert.equal(new Set(passwords).size, RABBITMQ_USERS.length, 'a random password per user');
+  for (const service of services) {
+    const pid = service.process.pid;
+    assert.ok(pid, `${service.name} runs`);
+    const shown = ['environ', 'cmdline'].map((file) => readFileSync(`/proc/${pid}/${file}`, 'utf8')).join('\n');
+    for (const password of passwords)
+      assert.ok(!shown.includes(password), `${service.name}: a password in /proc/${pid}`);
+    assert.match(shown, /RABBITMQ_PASSWORD_FILE=\//, `${service.name} reads its password from a file`);
+  }
 });
