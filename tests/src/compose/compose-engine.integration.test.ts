@@ -431,7 +431,7 @@ describe('docker-compose.yml on a real Docker engine', { skip }, () => {
           'sh',
           'node:22.23.5-bookworm-slim',
           '-c',
-          'mkdir -p /out/publisher /out/consumer /out/liveview /out/mongo && sh /generate.sh >/dev/null && cat /secrets/rabbitmq-admin-password /secrets/mongo-root-password',
+          'mkdir -p /secrets /out/publisher /out/consumer /out/liveview /out/mongo && sh /generate.sh >/dev/null && cat /secrets/rabbitmq-admin-password /secrets/mongo-root-password',
         ])
       )?.stdout ?? '';
     const [one, two] = [await fresh(), await fresh()];
