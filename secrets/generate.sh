@@ -22,9 +22,10 @@ known() {
   echo "secrets: unknown password \"$1\"; one of: $names" >&2
   exit 2
 }
-# 33 random bytes -> 44 base64 characters, letters and digits only (safe in any URL).
+# 48 random bytes -> 64 base64 characters -> the first 40 letters and digits (238 bits; safe in
+# any URL), without a newline.
 new_password() {
-  head -c 33 /dev/urandom | base64 -w 0 | tr -d '+/=' > "$1.tmp"
+  head -c 48 /dev/urandom | base64 -w 0 | tr -d '+/=' | cut -c1-40 | tr -d '\n' > "$1.tmp"
   mv "$1.tmp" "$1"
 }
 
