@@ -12,6 +12,8 @@ import { ManagedProcess } from './process.js';
 import { inRabbitmqRoot, rabbitmqUser } from './rabbitmq-root.js';
 
 const RABBITMQ_VHOST = 'stockmarket';
+/** Boots of a node before its start is given up (a restart policy's retries). */
+const BOOT_ATTEMPTS = 3;
 /** The users of rabbitmq/definitions.json. */
 export const RABBITMQ_USERS = ['admin', 'publisher', 'consumer', 'liveview'] as const;
 export type RabbitMqUser = (typeof RABBITMQ_USERS)[number];
@@ -244,24 +246,47 @@ export class RabbitMqServer {
         logFile: join(this.dir, 'epmd.log'),
       });
     if (this.epmd && !this.epmd.running) this.epmd.start();
-    this.broker = new ManagedProcess({
-      name: 'rabbitmq',
-      ...inRabbitmqRoot('/usr/lib/rabbitmq/bin/rabbitmq-server', []),
-      env: this.env(),
-      cwd: this.dir,
-      logFile: join(this.dir, 'rabbitmq.log'),
-    }).start();
-    const broker = this.broker;
-    await waitFor(
-      'RabbitMQ to accept AMQP connections',
-      async () => {
-        if (!broker.running) throw new Error(`rabbitmq exited; see ${join(this.dir, 'rabbitmq.log')}`);
-        const connection = await amqp.connect(this.url(), { timeout: 2_000 });
-        await connection.close();
-        return true;
-      },
-      { timeoutMs: 90_000, intervalMs: 250 },
-    );
+    // Like compose's `restart: unless-stopped`, a node whose boot fails is started again. RabbitMQ
+    // 4.0 can fail a boot when a peer restarts at the same moment: its cluster consistency check
+    // meets the peer's Mnesia still starting (`{case_clause,{error,{node_not_running,Peer}}}` in
+    // rabbit_mnesia:check_mnesia_consistency, BOOT FAILED) and the node exits; the next boot joins.
+    for (let attempt = 1; ; attempt++) {
+      const broker = new ManagedProcess({
+        name: 'rabbitmq',
+        ...inRabbitmqRoot('/usr/lib/rabbitmq/bin/rabbitmq-server', []),
+        env: this.env(),
+        cwd: this.dir,
+        logFile: join(this.dir, 'rabbitmq.log'),
+      }).start();
+      this.broker = broker;
+      const outcome = await waitFor(
+        'RabbitMQ to accept AMQP connections',
+        async () => {
+          if (!broker.running) return 'exited';
+          const connection = await amqp.connect(this.url(), { timeout: 2_000 });
+          await connection.close();
+          return 'up';
+        },
+        { timeoutMs: 90_000, intervalMs: 250 },
+      );
+      if (outcome === 'up') return;
+      if (attempt === BOOT_ATTEMPTS)
+        throw new Error(`rabbitmq exited during boot ${attempt} times; the end of its logs:\n${this.logTail()}`);
+      console.error(`rabbitmq ${this.nodeName}: boot ${attempt} failed, starting it again`);
+    }
+  }
+
+  /** The last lines of the start script's output and of the node's own log, for an error. */
+  private logTail(lines = 30): string {
+    const tail = (file: string) => {
+      try {
+        return `${file}:\n${readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`;
+      } catch {
+        return `${file}: not written`;
+      }
+    };
+    const nodeLog = join(this.dir, 'log', `${rabbitNodeName(this.port)}.log`);
+    return [tail(join(this.dir, 'rabbitmq.log')), tail(nodeLog)].join('\n');
   }
 
   /** Runs rabbitmqctl against this node (e.g. to raise a memory alarm); returns its output. */
