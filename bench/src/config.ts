@@ -10,6 +10,8 @@ export const benchConfig = parseEnv(
     BENCH_NOTICES: envBool(true),
     /** The consumer's CONSUMER_WRITE_CONCURRENCY in the pipeline benchmark (1, its default, for FerretDB). */
     BENCH_WRITE_SLOTS: envInt(1, 1, 64),
+    /** The publisher's PUBLISHER_LEDGER in the pipeline benchmark: false measures the pipeline without reconciliation's ledger. */
+    BENCH_LEDGER: envBool(true),
     /**
      * Fan-out: only these client counts on one replica (e.g. `10000`), and no two-replica steps;
      * unset, the variant's whole list runs.

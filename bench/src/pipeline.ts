@@ -175,6 +175,7 @@ export async function runPipelineSteps(
         RABBITMQ_URL: stack.rabbitmq.url('publisher'),
         PUBLISHER_RATE: String(rate),
         PUBLISHER_MAX_TRADES: String(total),
+        PUBLISHER_LEDGER: String(benchConfig.BENCH_LEDGER),
         LOG_LEVEL: 'warn',
       });
       const sampler = new ProcSampler(
@@ -265,7 +266,7 @@ export function pipelineMarkdown(steps: readonly StepResult[]): string {
   const lines = [
     '## Pipeline throughput (publisher → RabbitMQ → consumer → FerretDB → liveview → NGINX → socket.io client)',
     '',
-    `Liveview: write notices ${benchConfig.BENCH_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms; consumer write concurrency ${benchConfig.BENCH_WRITE_SLOTS}.`,
+    `Liveview: write notices ${benchConfig.BENCH_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms; consumer write concurrency ${benchConfig.BENCH_WRITE_SLOTS}; publisher ledger ${benchConfig.BENCH_LEDGER ? 'on' : 'off'}.`,
     '',
     '| target/s | achieved/s | backlog at end | drain s | stored | lost | sustained | publisher CPU % / MB | consumer CPU % / MB | liveview CPU % / MB | RabbitMQ CPU % / MB | FerretDB CPU % / MB |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
