@@ -1,33 +1,36 @@
-import { commaSeparated, envBool, envInt, parseEnv } from '@stockmarket/common';
+import { commaSeparated, envBool, envInt, parseEnv, setting } from '@stockmarket/common';
 import { z } from 'zod';
 
-/** The benchmarks' own settings, parsed once (a bad value stops the run, naming the variable). */
-export const benchConfig = parseEnv(
-  {
-    /** The liveview's poll interval in the pipeline benchmark (docs/performance.md). */
-    BENCH_POLL_MS: envInt(250, 10, 60_000),
-    /** false: the liveview gets no broker URL and learns of writes by polling only (the before of docs/performance.md). */
-    BENCH_NOTICES: envBool(true),
-    /** The consumer's CONSUMER_WRITE_CONCURRENCY in the pipeline benchmark (1, its default, for FerretDB). */
-    BENCH_WRITE_SLOTS: envInt(1, 1, 64),
-    /** The publisher's PUBLISHER_LEDGER in the pipeline benchmark: false measures the pipeline without reconciliation's ledger. */
-    BENCH_LEDGER: envBool(true),
-    /**
-     * Fan-out: only these client counts on one replica (e.g. `10000`), and no two-replica steps;
-     * unset, the variant's whole list runs.
-     */
-    BENCH_FANOUT_CLIENTS: commaSeparated
+/** The benchmarks' own settings (README's table is generated from these: `npm run settings`). */
+export const benchConfigShape = {
+  BENCH_POLL_MS: setting(envInt(250, 10, 60_000), "The liveview's poll interval in the pipeline benchmark"),
+  BENCH_NOTICES: setting(
+    envBool(true),
+    "`false`: the pipeline bench's liveview gets no broker URL and learns of writes by polling only (the before of docs/performance.md)",
+  ),
+  BENCH_WRITE_SLOTS: setting(
+    envInt(1, 1, 64),
+    "The consumer's `CONSUMER_WRITE_CONCURRENCY` in the pipeline bench (1, its default, for FerretDB)",
+  ),
+  BENCH_LEDGER: setting(
+    envBool(true),
+    "`false`: the pipeline bench's publisher sends no ledger (reconciliation's cost, docs/reconciliation.md)",
+  ),
+  BENCH_FANOUT_CLIENTS: setting(
+    commaSeparated
       .pipe(z.array(z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1).max(50_000))).min(1))
       .optional(),
-    /**
-     * Fan-out: NODE_OPTIONS of the liveview replicas, to try the heap settings Node allows there
-     * (`--max-semi-space-size`, `--max-old-space-size`); unset: none.
-     */
-    BENCH_LIVEVIEW_NODE_OPTIONS: z.string().optional(),
-    /** Publisher: the queue types to measure (`classic`, `quorum` or both). */
-    BENCH_PUBLISHER_QUEUES: commaSeparated
-      .pipe(z.array(z.enum(['classic', 'quorum'])).min(1))
-      .default(['classic', 'quorum']),
-  },
-  process.env,
-);
+    "Fan-out: only these client counts on one replica (e.g. `10000`), and no two-replica steps; unset: the variant's whole list",
+  ),
+  BENCH_LIVEVIEW_NODE_OPTIONS: setting(
+    z.string().optional(),
+    'Fan-out: `NODE_OPTIONS` of the liveview replicas, to try the heap settings Node allows there (`--max-semi-space-size`, `--max-old-space-size`)',
+  ),
+  BENCH_PUBLISHER_QUEUES: setting(
+    commaSeparated.pipe(z.array(z.enum(['classic', 'quorum'])).min(1)).default(['classic', 'quorum']),
+    'Publisher bench: the queue types to measure (`classic`, `quorum` or both)',
+  ),
+};
+
+/** The benchmarks' settings, parsed once (a bad value stops the run, naming the variable). */
+export const benchConfig = parseEnv(benchConfigShape, process.env);
