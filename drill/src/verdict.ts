@@ -13,6 +13,8 @@ export interface Verdict {
   readonly from: number;
   readonly to: number;
   readonly counts: Readonly<Record<string, number>>;
+  /** Every company-minute of the span that has a status, as the API answered it. */
+  readonly minutes: readonly ReconciledMinute[];
   /** Every minute that is not matched (a break, a partial ledger, or no ledger at all). */
   readonly notMatched: readonly ReconciledMinute[];
 }
@@ -63,7 +65,14 @@ export async function waitForVerdict(
   const counts: Record<string, number> = {};
   for (const minute of minutes) counts[minute.status] = (counts[minute.status] ?? 0) + 1;
   const notMatched = minutes.filter((minute) => minute.status !== 'matched');
-  return { ok: !minutes.some((minute) => FAILING.has(minute.status)), from: first, to: last, counts, notMatched };
+  return {
+    ok: !minutes.some((minute) => FAILING.has(minute.status)),
+    from: first,
+    to: last,
+    counts,
+    minutes,
+    notMatched,
+  };
 }
 
 export function formatVerdict(verdict: Verdict): string {

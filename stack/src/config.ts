@@ -24,7 +24,15 @@ export const stackConfigShape = {
   ),
   DRILL_RATE: setting(
     envInt(300, 1, 10_000),
-    "`npm run drill`: the publisher's trades per second while the drills run",
+    "`npm run drill`, `npm run soak`: the publisher's trades per second while the drills run",
+  ),
+  SOAK_MINUTES: setting(
+    envInt(10, 1, 1_440),
+    '`npm run soak`: how long the drills cycle (at least one full cycle of every scenario; docs/reconciliation.md, "Soak")',
+  ),
+  STOCKMARKET_SOAK_TESTS: setting(
+    envBool(false),
+    '`true`: run the soak with the integration tests (`npm run soak` sets it; about `SOAK_MINUTES` + 5 min)',
   ),
   STOCKMARKET_BROKER_CLUSTER_TESTS: setting(
     envBool(true),
