@@ -79,10 +79,10 @@ test('the summary counts faults per scenario with their longest stale period, an
     companies: ['AAPL'],
     published: 36_000,
     confirmed: 35_990,
-    page: { replica: 'liveview-1', matched: 1, breaks: 1 },
+    page: { replica: 'liveview-1', matched: 1, breaks: 1, breaksNow: 1 },
   });
   assert.match(text, /consumer-kill +×2 {2}longest 6\.1 s/);
   assert.match(text, /2 company-minutes expected \(1 companies\), 1 matched, 1 break/);
   assert.match(text, /36,000 published, 35,990 confirmed .* 20 in the ledger, 19 stored/);
-  assert.match(text, /page \(liveview-1\): System view reconciliation row matched 1, breaks 1/);
+  assert.match(text, /page \(liveview-1\): System view reconciliation row matched 1, breaks 1 \(1 now\)/);
 });

@@ -81,7 +81,13 @@ export interface SoakSummary {
   readonly published: number;
   readonly confirmed: number;
   /** What the browser read off the System view's reconciliation row. */
-  readonly page?: { readonly replica: string; readonly matched: number; readonly breaks: number };
+  readonly page?: {
+    readonly replica: string;
+    readonly matched: number;
+    /** Breaks found since the replica started, and company-minutes in break now. */
+    readonly breaks: number;
+    readonly breaksNow: number;
+  };
 }
 
 /** The summary as lines for a terminal (and docs/reconciliation.md's "Soak" section). */
@@ -107,7 +113,7 @@ export function formatSoak(summary: SoakSummary): string {
     `reconciliation ${hhmm(verdict.from)}–${hhmm(verdict.to)} UTC: ${expected} company-minutes expected (${summary.companies.length} companies), ${counts || 'none'}`,
     `trades: ${number(summary.published)} published, ${number(summary.confirmed)} confirmed over the publisher's run; over the span ${number(trades.ledger)} in the ledger, ${number(trades.booked)} stored`,
     summary.page
-      ? `page (${summary.page.replica}): System view reconciliation row matched ${summary.page.matched}, breaks ${summary.page.breaks}`
+      ? `page (${summary.page.replica}): System view reconciliation row matched ${summary.page.matched}, breaks ${summary.page.breaks} (${summary.page.breaksNow} now)`
       : 'page: not read',
   ].join('\n');
 }
