@@ -51,6 +51,11 @@ export function parseTrade(body: Buffer | string, companies?: ReadonlySet<string
   } catch (error) {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
+  return validateTrade(value, companies);
+}
+
+/** Validates one parsed trade (a message body, or one element of a batch message). */
+export function validateTrade(value: unknown, companies?: ReadonlySet<string>): ParseResult {
   const result = tradeSchema.safeParse(value);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => {
