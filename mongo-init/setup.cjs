@@ -12,7 +12,16 @@
 const codes = Object.freeze({
   NotYetInitialized: 94,
   UserNotFound: 11,
+  AuthenticationFailed: 18,
 });
+
+/**
+ * The administrator's password that docker compose's committed .env gave every install before
+ * passwords were generated (issue 24). A data directory made then still has it: mongo-init logs
+ * in with it once and changes it to the generated one, so such a stack keeps working and stops
+ * having a known password.
+ */
+const RETIRED_ROOT_PASSWORD = 'admin-dev-password';
 
 /** The replica set's members: service names, so that it works on every Docker host alike. */
 function replicaSetConfig(name, hosts) {
@@ -178,29 +187,51 @@ async function ensureIndexes(run, dbName, stocksCollection, log = () => {}) {
   return warnings;
 }
 
+/**
+ * A password from `<name>_FILE` (the file's content without its trailing newline; docker compose
+ * gives the generated ones so) or `<name>`. Errors name the variables and the path, never the content.
+ */
+function secretFromEnv(env, name, readFile = (path) => require('node:fs').readFileSync(path, 'utf8')) {
+  const path = env[`${name}_FILE`];
+  if (!path) {
+    if (!env[name]) throw new Error(`${name}_FILE (or ${name}) must be set`);
+    return env[name];
+  }
+  if (env[name]) throw new Error(`${name} and ${name}_FILE are both set: set one`);
+  let content;
+  try {
+    content = String(readFile(path)).replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new Error(`${name}_FILE (${path}): cannot read the file (${error.code || 'error'})`);
+  }
+  if (!content) throw new Error(`${name}_FILE (${path}): the file is empty`);
+  return content;
+}
+
 /** Reads and checks the environment of the mongo-init service. */
-function settingsFromEnv(env) {
+function settingsFromEnv(env, readFile = undefined) {
   const required = (name) => {
     const value = env[name];
     if (!value) throw new Error(`${name} must be set`);
     return value;
   };
+  const secret = (name) => secretFromEnv(env, name, readFile);
   return {
     replicaSet: env.MONGO_REPLICA_SET || 'rs0',
     members: parseMembers(env.MONGO_MEMBERS || 'mongo1:27017,mongo2:27017,mongo3:27017'),
     rootUser: required('MONGO_ROOT_USERNAME'),
-    rootPassword: required('MONGO_ROOT_PASSWORD'),
+    rootPassword: secret('MONGO_ROOT_PASSWORD'),
     dbName: env.MONGODB_DB || 'stockmarket',
     stocksCollection: env.MONGODB_COLLECTION || 'stocks',
-    consumer: { user: env.MONGO_CONSUMER_USERNAME || 'consumer', pwd: required('MONGO_CONSUMER_PASSWORD') },
-    liveview: { user: env.MONGO_LIVEVIEW_USERNAME || 'liveview', pwd: required('MONGO_LIVEVIEW_PASSWORD') },
+    consumer: { user: env.MONGO_CONSUMER_USERNAME || 'consumer', pwd: secret('MONGO_CONSUMER_PASSWORD') },
+    liveview: { user: env.MONGO_LIVEVIEW_USERNAME || 'liveview', pwd: secret('MONGO_LIVEVIEW_PASSWORD') },
     timeoutMs: Number(env.MONGO_INIT_TIMEOUT_MS || 120_000),
   };
 }
 
 /** Connection strings with the credentials percent-encoded, as a URL requires. */
-function connectionStrings(settings) {
-  const auth = `${encodeURIComponent(settings.rootUser)}:${encodeURIComponent(settings.rootPassword)}`;
+function connectionStrings(settings, rootPassword = settings.rootPassword) {
+  const auth = `${encodeURIComponent(settings.rootUser)}:${encodeURIComponent(rootPassword)}`;
   const first = settings.members[0];
   return {
     // Before the set exists, only a direct connection to one member works.
@@ -221,16 +252,32 @@ async function main(settings, connect, log = () => {}, sleep = undefined) {
   const pause = sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   const deadline = Date.now() + settings.timeoutMs;
   let seedRun;
+  let retiredRootPassword = false;
   for (;;) {
     try {
-      seedRun = await connect(urls.seed);
+      seedRun = await connect(
+        retiredRootPassword ? connectionStrings(settings, RETIRED_ROOT_PASSWORD).seed : urls.seed,
+      );
       await seedRun('admin', { ping: 1 });
       break;
     } catch (error) {
+      if (isAuthenticationFailure(error)) {
+        if (retiredRootPassword) throw new Error(rootPasswordMismatch(settings));
+        // A data directory from before generated passwords: try the retired default once.
+        retiredRootPassword = true;
+        log(
+          `the administrator ${settings.rootUser} cannot log in with the generated password; trying the retired default`,
+        );
+        continue;
+      }
       if (Date.now() >= deadline) throw new Error(`cannot reach ${settings.members[0]}: ${error.message}`);
       log(`waiting for ${settings.members[0]}: ${error.message}`);
       await pause(2_000);
     }
+  }
+  if (retiredRootPassword) {
+    await seedRun('admin', { updateUser: settings.rootUser, pwd: settings.rootPassword });
+    log(`the administrator ${settings.rootUser} had the retired default password: changed to the generated one`);
   }
   const replicaSet = await ensureReplicaSet(seedRun, replicaSetConfig(settings.replicaSet, settings.members), log);
   const primary = await waitForPrimary(seedRun, { timeoutMs: Math.max(1, deadline - Date.now()), sleep: pause });
@@ -241,7 +288,25 @@ async function main(settings, connect, log = () => {}, sleep = undefined) {
   return { replicaSet, primary, users, warnings };
 }
 
+function isAuthenticationFailure(error) {
+  return (
+    hasCode(error, codes.AuthenticationFailed, 'AuthenticationFailed') ||
+    /Authentication failed/i.test(String(error?.message))
+  );
+}
+
+/** What to do when neither the generated nor the retired password lets the administrator in. */
+function rootPasswordMismatch(settings) {
+  return (
+    `the administrator ${settings.rootUser} can log in neither with the generated password nor with the retired ` +
+    'default: this data was made with another MONGO_ROOT_PASSWORD (an .env from before generated passwords). ' +
+    'Give it that password once: `docker compose run --rm --no-deps -T secrets import < old.env` (an .env holding ' +
+    'MONGO_ROOT_PASSWORD=<that password>), then `docker compose up -d` (README, "Upgrading")'
+  );
+}
+
 module.exports = {
+  RETIRED_ROOT_PASSWORD,
   codes,
   connectionStrings,
   ensureIndexes,
@@ -252,6 +317,7 @@ module.exports = {
   memberMismatch,
   parseMembers,
   replicaSetConfig,
+  secretFromEnv,
   serviceUsers,
   settingsFromEnv,
   waitForPrimary,

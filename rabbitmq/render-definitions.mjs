@@ -1,12 +1,12 @@
-// Renders rabbitmq/definitions.json with the passwords of docker compose's .env.
+// Renders rabbitmq/definitions.json with the users' passwords and the queues' settings.
 //
-// definitions.json (shared with the local stack) carries password hashes of the development
-// passwords `<user>-dev-password`. In docker compose, the one-shot `rabbitmq-definitions` service
-// runs this script before the broker starts:
+// definitions.json (shared with the local stack and the chart) carries no password hash: every
+// user gets one here, from RABBITMQ_<USER>_PASSWORD_FILE (a file holding the password, as docker
+// compose's `secrets` one-shot generates them) or RABBITMQ_<USER>_PASSWORD (the chart's Secret,
+// the local stack's per-run passwords). A user without either is an error: no broker boots with a
+// known password. In docker compose, the one-shot `rabbitmq-definitions` service runs
 //   node render-definitions.mjs <template> <output>
-// and replaces each user's hash with one of RABBITMQ_<USER>_PASSWORD (for example
-// RABBITMQ_PUBLISHER_PASSWORD), so the broker boots with .env's passwords and no plaintext
-// password is ever written. A user without such a variable keeps the committed hash.
+// before the broker starts; only salted hashes are written, never a plaintext password.
 // COMPANY_QUEUES_DURABLE=false (default true) declares the company queues (the upper-case
 // names, as the dead-lettering policy matches them) non-durable, exactly as the course's original
 // programs declare them, so that an original publisher or consumer can share the broker; the
@@ -54,6 +54,26 @@ export const COMPANY_QUEUE = /^[A-Z0-9.-]+$/;
  */
 export const LEDGER_QUEUE = 'stockmarket.ledger';
 
+/**
+ * A user's password: the file of `<variable>_FILE` (without its trailing newline) or
+ * `<variable>`; undefined when neither is set. Errors name the variables and the path, never the
+ * content.
+ */
+export function passwordFromEnv(env, variable) {
+  const path = env[`${variable}_FILE`];
+  const inline = env[variable];
+  if (path === undefined || path === '') return inline === '' ? undefined : inline;
+  if (inline !== undefined && inline !== '') throw new Error(`${variable} and ${variable}_FILE are both set: set one`);
+  let content;
+  try {
+    content = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new Error(`${variable}_FILE (${path}): cannot read the file (${error.code ?? error.message})`);
+  }
+  if (content === '') throw new Error(`${variable}_FILE (${path}): the file is empty`);
+  return content;
+}
+
 /** COMPANY_QUEUES_DURABLE as the services read it (true/false, 1/0, yes/no; default true). */
 export function companyQueuesDurable(env) {
   const value = env.COMPANY_QUEUES_DURABLE;
@@ -73,7 +93,8 @@ export function quorumQueues(env) {
 }
 
 /**
- * A copy of the definitions with the hashes of the users whose password `env` sets, the
+ * A copy of the definitions with each user's hash of its password in `env` (see
+ * `passwordFromEnv`; a user without one is an error naming its variable), the
  * company queues' durability of COMPANY_QUEUES_DURABLE, and the durable queues as quorum queues
  * when RABBITMQ_QUORUM_QUEUES is true.
  */
@@ -94,13 +115,18 @@ export function renderDefinitions(definitions, env) {
     }
   }
   const changed = [];
+  const missing = [];
   for (const user of rendered.users ?? []) {
-    const password = env[passwordVariable(user.name)];
-    if (password === undefined || password === '') continue;
+    const password = passwordFromEnv(env, passwordVariable(user.name));
+    if (password === undefined) {
+      missing.push(`${passwordVariable(user.name)}_FILE`);
+      continue;
+    }
     user.password_hash = hashPassword(password);
     user.hashing_algorithm = 'rabbit_password_hashing_sha256';
     changed.push(user.name);
   }
+  if (missing.length > 0) throw new Error(`no password for every user: set ${missing.join(', ')}`);
   return { definitions: rendered, changed, companyQueuesDurable: durable, quorumQueues: quorum };
 }
 
@@ -115,13 +141,11 @@ function cli([template, output]) {
   // Write then rename, so the broker never reads half a file.
   writeFileSync(`${output}.tmp`, `${JSON.stringify(definitions, null, 2)}\n`, { mode: 0o644 });
   renameSync(`${output}.tmp`, output);
-  const kept = (definitions.users ?? []).map((user) => user.name).filter((name) => !changed.includes(name));
   console.log(
     JSON.stringify({
       msg: 'rabbitmq definitions rendered',
       output,
-      passwordsFromEnv: changed,
-      developmentDefaults: kept,
+      passwordsFor: changed,
       companyQueuesDurable: durable,
       quorumQueues: quorum,
     }),

@@ -26,12 +26,17 @@ export function parseEnv<Shape extends z.ZodRawShape>(
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '?');
-        const shown = present[name] === undefined ? 'unset' : JSON.stringify(present[name]);
+        const shown = present[name] === undefined ? 'unset' : JSON.stringify(hidePasswords(present[name]));
         return `${name} (${shown}): ${issue.message}`;
       }),
     );
   }
   return Object.freeze(result.data);
+}
+
+/** A value as an error may show it: the passwords of the URLs in it hidden. */
+export function hidePasswords(value: string): string {
+  return value.replace(/(\/\/[^/:@,]*):[^/@,]*@/g, '$1:***@');
 }
 
 /** Integer env variable within bounds, with a default. */

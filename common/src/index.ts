@@ -5,6 +5,7 @@ export * from './config.js';
 export * from './ledger.js';
 export * from './logger.js';
 export * from './ops-server.js';
+export * from './secrets.js';
 export * from './settings.js';
 export * from './shutdown.js';
 export * from './socket-events.js';

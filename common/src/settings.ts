@@ -39,23 +39,60 @@ export function settingDefault(schema: z.core.$ZodType): string | undefined {
 
 // --- Shared shapes: each defined once, spread into the services' config.ts. ---
 
+/**
+ * A password (or its file) that `withSecrets` has already put into the connection strings: known
+ * to the schema, so the docs and the checks list it, but never kept in the parsed config, which
+ * may be logged. Each use is its own schema (the docs registry is keyed by schema).
+ */
+const consumedSecretSchema = () =>
+  z
+    .string()
+    .optional()
+    .transform((): undefined => undefined);
+
 /** The broker of a service that logs in as `user` (its development password is compose's). */
 export const brokerShape = (user: 'publisher' | 'consumer') => ({
   RABBITMQ_URL: setting(
-    envUrl(['amqp:', 'amqps:'], `amqp://${user}:${user}-dev-password@localhost:5672/stockmarket`),
+    envUrl(['amqp:', 'amqps:'], `amqp://${user}@localhost:5672/stockmarket`),
     'Broker URL (vhost `stockmarket`)',
   ),
   RABBITMQ_URLS: setting(
     envUrlList(['amqp:', 'amqps:']),
     'The nodes of a broker cluster, comma-separated `amqp://` URLs in the order to try them; when set it replaces `RABBITMQ_URL`',
   ),
+  ...brokerPasswordShape,
 });
+
+/**
+ * The broker password, put into the broker URLs that name a user without one (common/src/secrets.ts
+ * resolves `*_FILE` before the schema is parsed; here they are documented and known to the checks).
+ */
+export const brokerPasswordShape = {
+  RABBITMQ_PASSWORD_FILE: setting(
+    consumedSecretSchema(),
+    'A file holding the broker password (compose: generated, README "Passwords"); put into the broker URLs that name a user without one',
+  ),
+  RABBITMQ_PASSWORD: setting(
+    consumedSecretSchema(),
+    'The broker password itself, where a platform injects it (a Kubernetes Secret); not together with `RABBITMQ_PASSWORD_FILE`',
+    'unset',
+  ),
+};
 
 /** The database of the data contract (`stockmarket.stocks`) and where it is. */
 export const databaseShape = {
   MONGODB_URL: setting(
     envMongoUrl('mongodb://localhost:27017/?replicaSet=rs0'),
     "MongoDB connection string (a replica set's seed list works)",
+  ),
+  MONGODB_PASSWORD_FILE: setting(
+    consumedSecretSchema(),
+    'A file holding the database password (compose: generated); put into `MONGODB_URL` when it names a user without one',
+  ),
+  MONGODB_PASSWORD: setting(
+    consumedSecretSchema(),
+    'The database password itself (a Kubernetes Secret); not together with `MONGODB_PASSWORD_FILE`',
+    'unset',
   ),
   MONGODB_DB: setting(
     z

@@ -11,6 +11,7 @@ import {
   opsShape,
   parseEnv,
   setting,
+  withSecrets,
 } from '@stockmarket/common';
 import { z } from 'zod';
 
@@ -75,7 +76,7 @@ export const consumerConfigShape = {
 };
 
 export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = parseEnv(consumerConfigShape, env);
+  const config = parseEnv(consumerConfigShape, withSecrets(env, consumerConfigShape));
   const queues = config.QUEUES ?? config.COMPANIES;
   const strangers = queues.filter((queue) => !config.COMPANIES.includes(queue));
   if (strangers.length > 0) {

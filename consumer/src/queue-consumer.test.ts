@@ -148,6 +148,8 @@ async function until(what: string, condition: () => boolean, timeoutMs = 3_000):
 
 async function setup(env: Record<string, string> = {}, connection = new FakeConnection()) {
   const config = loadConsumerConfig({
+    // The default URLs name the user only; a fake broker takes any password.
+    RABBITMQ_PASSWORD: 'fake',
     CONSUMER_LEASES: 'false',
     BATCH_SIZE: '2',
     CONSUMER_FLUSH_INTERVAL_MS: '600000',

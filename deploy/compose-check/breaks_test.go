@@ -31,7 +31,7 @@ func mutated(t *testing.T, file, old, replacement string) string {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{"nginx", "rabbitmq", "mongo-init", "publisher", "common", "consumer", "liveview", "stack", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.base.json", "deploy"} {
+	for _, name := range []string{"nginx", "rabbitmq", "mongo-init", "secrets", "publisher", "common", "consumer", "liveview", "stack", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.base.json", "deploy", "drill"} {
 		if err := os.Symlink(filepath.Join(repo, name), filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestBreakDockerignore(t *testing.T) {
 }
 
 func TestBreakComposeBrokerList(t *testing.T) {
-	node3 := ",amqp://publisher:${RABBITMQ_PUBLISHER_PASSWORD:?set RABBITMQ_PUBLISHER_PASSWORD in .env}@rabbitmq3:5672/stockmarket"
+	node3 := ",amqp://publisher@rabbitmq3:5672/stockmarket"
 	dir := mutated(t, "docker-compose.yml", node3, "")
 	got := problemsOf(t, dir, "publisher and consumer are given every broker node, as their own user")
 	if len(got) != 1 || !strings.Contains(got[0], "publisher") {
@@ -169,5 +169,36 @@ func TestBreakComposeHealthcheckPortAgainstDefault(t *testing.T) {
 	problems := problemsOf(t, dir, "Node services probe /readyz on their own port and expose only it")
 	if len(problems) != 1 || !strings.Contains(problems[0], "consumer: healthcheck does not fetch 127.0.0.1:8081/readyz") {
 		t.Errorf("problems %v", problems)
+	}
+}
+
+const noPassword = "docker compose config shows no password: secrets are *_FILE paths on the service's volumes"
+
+// A password literal back in a service's environment, as .env once gave them.
+func TestBreakComposePasswordInEnvironment(t *testing.T) {
+	dir := mutated(t, "docker-compose.yml",
+		"      RABBITMQ_PASSWORD_FILE: /run/secrets/stockmarket/rabbitmq-password\n",
+		"      RABBITMQ_PASSWORD: ${RABBITMQ_PUBLISHER_PASSWORD:-publisher-dev-password}\n")
+	got := problemsOf(t, dir, noPassword)
+	if len(got) != 2 || !strings.Contains(got[0]+got[1], "publisher: RABBITMQ_PASSWORD is in the environment itself") {
+		t.Errorf("a password in the publisher's environment was not caught: %v", got)
+	} else {
+		t.Log(got)
+	}
+	for _, problem := range got {
+		if strings.Contains(problem, "publisher-dev-password") {
+			t.Errorf("the check shows the password it found: %s", problem)
+		}
+	}
+}
+
+// A password in a connection string, as the URLs once carried them.
+func TestBreakComposePasswordInUrl(t *testing.T) {
+	dir := mutated(t, "docker-compose.yml", "amqp://consumer@rabbitmq1:5672", "amqp://consumer:not-so-secret@rabbitmq1:5672")
+	got := problemsOf(t, dir, noPassword)
+	if len(got) != 1 || !strings.Contains(got[0], "amqp://consumer:***@rabbitmq1") || strings.Contains(got[0], "not-so-secret") {
+		t.Errorf("a URL with a password was not caught (or the check showed it): %v", got)
+	} else {
+		t.Log(got)
 	}
 }

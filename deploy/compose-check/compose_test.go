@@ -81,14 +81,14 @@ func TestComposeEnvironmentOverrides(t *testing.T) {
 	}
 }
 
-// Without .env (deleted, or not copied) compose stops at once and names a missing password,
-// instead of starting with empty ones.
+// Without .env (deleted, or not copied) compose stops at once and names a missing setting,
+// instead of starting with an empty administrator name.
 func TestComposeWithoutDotEnvNamesTheMissingVariable(t *testing.T) {
 	_, err := LoadProject(context.Background(), repo, LoadOptions{})
 	if err == nil {
-		t.Fatal("loaded without .env: passwords would be empty")
+		t.Fatal("loaded without .env: MONGO_ROOT_USERNAME would be empty")
 	}
-	if !strings.Contains(err.Error(), "in .env") || !strings.Contains(err.Error(), "PASSWORD") {
+	if !strings.Contains(err.Error(), "in .env") || !strings.Contains(err.Error(), "MONGO_ROOT_USERNAME") {
 		t.Errorf("error does not name the variable and .env: %v", err)
 	}
 }
@@ -135,4 +135,30 @@ func TestEnvFilesDocumentEveryVariable(t *testing.T) {
 func scale(p *types.Project, name string) int {
 	s := p.Services[name]
 	return s.GetScale()
+}
+
+// An .env from before generated passwords (issue 24): compose gives the secrets one-shot the
+// names of the password variables it still sets, never their values, so the one-shot can say
+// what to do; the configuration still shows no password.
+func TestComposeOldEnvPasswordsAreNamedNotShown(t *testing.T) {
+	p := load(t, repo, LoadOptions{
+		EnvFile: filepath.Join(repo, ".env"),
+		Env:     map[string]string{"RABBITMQ_ADMIN_PASSWORD": "old-admin-secret", "MONGO_ROOT_PASSWORD": "old-root-secret"},
+	})
+	if got := env(p.Services["secrets"], "OLD_ENV_PASSWORDS"); got != " RABBITMQ_ADMIN_PASSWORD MONGO_ROOT_PASSWORD" {
+		t.Errorf("OLD_ENV_PASSWORDS %q", got)
+	}
+	config, err := p.MarshalYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(config), "old-admin-secret") || strings.Contains(string(config), "old-root-secret") {
+		t.Error("docker compose config shows an old .env's password")
+	}
+	for _, problem := range passwordProblems(p) {
+		t.Error(problem)
+	}
+	if got := env(load(t, repo, LoadOptions{EnvFile: filepath.Join(repo, ".env")}).Services["secrets"], "OLD_ENV_PASSWORDS"); got != "" {
+		t.Errorf("the committed .env: OLD_ENV_PASSWORDS %q, want empty", got)
+	}
 }

@@ -1,5 +1,15 @@
 import { hostname } from 'node:os';
-import { companiesShape, databaseShape, envInt, envUrlList, logShape, parseEnv, setting } from '@stockmarket/common';
+import {
+  brokerPasswordShape,
+  companiesShape,
+  databaseShape,
+  envInt,
+  envUrlList,
+  logShape,
+  parseEnv,
+  setting,
+  withSecrets,
+} from '@stockmarket/common';
 import { z } from 'zod';
 import { dnsServicesSchema, staticTargetsSchema } from './system/targets.js';
 
@@ -11,6 +21,7 @@ export const liveviewConfigShape = {
   ),
   HOST: setting(z.string().default('0.0.0.0'), 'Listen address'),
   ...companiesShape,
+  ...brokerPasswordShape,
   LIVEVIEW_RABBITMQ_URLS: setting(
     envUrlList(['amqp:', 'amqps:']),
     "Broker node(s) to hear the consumer's write notices from (user `liveview`, read-only), comma-separated, tried in turn: the replica reads at once after each write; unset: it polls only",
@@ -84,7 +95,7 @@ export const liveviewConfigShape = {
 };
 
 export function loadLiveviewConfig(env: NodeJS.ProcessEnv = process.env) {
-  return parseEnv(liveviewConfigShape, env);
+  return parseEnv(liveviewConfigShape, withSecrets(env, liveviewConfigShape));
 }
 
 export type LiveviewConfig = ReturnType<typeof loadLiveviewConfig>;

@@ -2,8 +2,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadPublisherConfig, totalRate } from './config.js';
 
+/** The broker password as docker compose gives it (RABBITMQ_PASSWORD_FILE), here inline. */
+const load = (env: NodeJS.ProcessEnv) => loadPublisherConfig({ RABBITMQ_PASSWORD: 'test-password', ...env });
+
+test('no default password: the broker URL names the user, and a missing password names the variable', () => {
+  assert.equal(new URL(load({}).RABBITMQ_URL).password, 'test-password');
+  assert.throws(
+    () => loadPublisherConfig({}),
+    (error: Error) =>
+      /RABBITMQ_URL \(.*\): user "publisher" has no password: set RABBITMQ_PASSWORD_FILE/.test(error.message),
+  );
+});
+
 test('defaults: the original three companies, one trade per 100 ms each, classic queues', () => {
-  const config = loadPublisherConfig({});
+  const config = load({});
   assert.deepEqual(config.COMPANIES, ['AAPL', 'MSFT', 'TSLA']);
   assert.equal(config.TICKER_INTERVAL, 100);
   assert.equal(totalRate(config), 30);
@@ -13,7 +25,7 @@ test('defaults: the original three companies, one trade per 100 ms each, classic
 });
 
 test('PUBLISHER_RATE overrides TICKER_INTERVAL; per-symbol parameters are parsed', () => {
-  const config = loadPublisherConfig({
+  const config = load({
     TICKER_INTERVAL: '10',
     PUBLISHER_RATE: '2500',
     PUBLISHER_SYMBOLS: 'TSLA:250:0.0008:0.00001, AAPL:190',
@@ -23,7 +35,7 @@ test('PUBLISHER_RATE overrides TICKER_INTERVAL; per-symbol parameters are parsed
     TSLA: { start: 250, volatility: 0.0008, drift: 0.00001 },
     AAPL: { start: 190, volatility: undefined, drift: undefined },
   });
-  assert.equal(totalRate(loadPublisherConfig({ TICKER_INTERVAL: '10', COMPANIES: 'AAPL,MSFT' })), 200);
+  assert.equal(totalRate(load({ TICKER_INTERVAL: '10', COMPANIES: 'AAPL,MSFT' })), 200);
 });
 
 test('bad configuration fails with a message naming the variable', () => {
@@ -36,7 +48,7 @@ test('bad configuration fails with a message naming the variable', () => {
   };
   for (const [name, value] of Object.entries(cases)) {
     assert.throws(
-      () => loadPublisherConfig({ [name]: value }),
+      () => load({ [name]: value }),
       (error: Error) => error.message.includes(name),
       `${name}=${value}`,
     );
@@ -44,14 +56,14 @@ test('bad configuration fails with a message naming the variable', () => {
 });
 
 test('COMPANY_QUEUES_DURABLE: durable by default, false for the original programs, never with quorum', () => {
-  assert.equal(loadPublisherConfig({}).COMPANY_QUEUES_DURABLE, true);
-  assert.equal(loadPublisherConfig({ COMPANY_QUEUES_DURABLE: 'false' }).COMPANY_QUEUES_DURABLE, false);
+  assert.equal(load({}).COMPANY_QUEUES_DURABLE, true);
+  assert.equal(load({ COMPANY_QUEUES_DURABLE: 'false' }).COMPANY_QUEUES_DURABLE, false);
   for (const env of [
     { COMPANY_QUEUES_DURABLE: 'maybe' },
     { COMPANY_QUEUES_DURABLE: 'false', PUBLISHER_QUEUE_TYPE: 'quorum' },
   ]) {
     assert.throws(
-      () => loadPublisherConfig(env),
+      () => load(env),
       (error: Error) => error.message.includes('COMPANY_QUEUES_DURABLE'),
     );
   }

@@ -10,6 +10,7 @@ import {
   opsShape,
   parseEnv,
   setting,
+  withSecrets,
 } from '@stockmarket/common';
 import { z } from 'zod';
 
@@ -111,7 +112,7 @@ export const publisherConfigShape = {
 export type PublisherConfig = ReturnType<typeof loadPublisherConfig>;
 
 export function loadPublisherConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = parseEnv(publisherConfigShape, env);
+  const config = parseEnv(publisherConfigShape, withSecrets(env, publisherConfigShape));
   if (!config.COMPANY_QUEUES_DURABLE && config.PUBLISHER_QUEUE_TYPE === 'quorum') {
     // RabbitMQ has no non-durable quorum queue.
     throw new ConfigError([

@@ -4,6 +4,8 @@
  * mode for the course's original programs (non-durable company queues).
  */
 
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stackConfig } from './config.js';
 import { LocalStack } from './local-stack.js';
 import { setInterruptHandler } from './process.js';
@@ -22,10 +24,15 @@ setInterruptHandler(async () => {
   console.log('\nstopping…');
   await stack.stop();
 });
+// This run's passwords are random (no known password, as in compose): the admin's in a file only
+// its owner reads, for the management tools, never on the console.
+const adminPasswordFile = join(stack.rabbitmq.dir, 'admin-password');
+writeFileSync(adminPasswordFile, `${stack.rabbitmq.password('admin')}\n`, { mode: 0o600 });
 console.log(`
 stockmarket is running: http://localhost:${port}
 
 ${(stack.cluster?.nodes ?? [stack.rabbitmq]).map((node) => `  RabbitMQ   amqp://127.0.0.1:${node.port}/stockmarket  (data: ${node.dir})`).join('\n')}
+             users admin, publisher, consumer, liveview: random passwords of this run; admin's: cat ${adminPasswordFile}
              company queues ${companyQueuesDurable ? (stack.cluster ? 'quorum' : 'durable') : 'non-durable (COMPANY_QUEUES_DURABLE=false)'}
   FerretDB   ${stack.mongo.url}  (data: ${stack.mongo.dir})
   liveview   ${stack.liveviews.map((liveview) => liveview.url).join('  ')}

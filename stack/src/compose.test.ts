@@ -6,7 +6,7 @@
 // (scripts/compose-check.sh, run by npm test).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,7 +116,7 @@ describe('NGINX compose configuration', () => {
   });
 });
 
-describe('RabbitMQ credentials from .env', () => {
+describe('RabbitMQ definitions and the generated passwords', () => {
   interface Renderer {
     hashPassword(password: string, salt?: Buffer): string;
     checkPassword(password: string, hash: string): boolean;
@@ -129,43 +129,79 @@ describe('RabbitMQ credentials from .env', () => {
   let renderer: Renderer;
   const definitions = () =>
     JSON.parse(read('rabbitmq/definitions.json')) as { users: { name: string; password_hash: string }[] };
+  /** A password for every user of the definitions (the renderer refuses a user without one). */
+  const passwords = () =>
+    Object.fromEntries(definitions().users.map((user) => [renderer.passwordVariable(user.name), `${user.name}-test`]));
 
   before(async () => {
     renderer = (await import(pathToFileURL(join(repoRoot, 'rabbitmq', 'render-definitions.mjs')).href)) as Renderer;
   });
 
-  it('hashes as RabbitMQ does: the committed hashes are those of the development passwords', () => {
-    for (const user of definitions().users) {
-      assert.ok(renderer.checkPassword(`${user.name}-dev-password`, user.password_hash), user.name);
-      assert.ok(!renderer.checkPassword(`${user.name}-other`, user.password_hash), `${user.name}: wrong password`);
+  it('hashes as RabbitMQ does', () => {
+    const hash = renderer.hashPassword('a-password');
+    assert.ok(renderer.checkPassword('a-password', hash));
+    assert.ok(!renderer.checkPassword('a-passwore', hash), 'wrong password');
+  });
+
+  it('commits no password hash, and refuses a user without a password, naming its _FILE variable', () => {
+    for (const user of definitions().users) assert.equal(user.password_hash, '', `${user.name} has a committed hash`);
+    const { RABBITMQ_ADMIN_PASSWORD: _admin, ...others } = passwords();
+    assert.throws(() => renderer.renderDefinitions(definitions(), others), /RABBITMQ_ADMIN_PASSWORD_FILE/);
+  });
+
+  it("renders each user's password from its _FILE (without the trailing newline) or its variable, never as plaintext", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stockmarket-render-'));
+    try {
+      writeFileSync(join(dir, 'publisher'), 'a-new-secret\n');
+      const env: Record<string, string> = { ...passwords(), RABBITMQ_PUBLISHER_PASSWORD_FILE: join(dir, 'publisher') };
+      delete env.RABBITMQ_PUBLISHER_PASSWORD;
+      const rendered = renderer.renderDefinitions(definitions(), env);
+      assert.deepEqual(
+        rendered.changed.sort(),
+        definitions()
+          .users.map((user) => user.name)
+          .sort(),
+      );
+      const byName = new Map(rendered.definitions.users.map((user) => [user.name, user.password_hash]));
+      assert.ok(renderer.checkPassword('a-new-secret', byName.get('publisher') ?? ''));
+      assert.ok(renderer.checkPassword('consumer-test', byName.get('consumer') ?? ''));
+      assert.doesNotMatch(JSON.stringify(rendered.definitions), /a-new-secret|consumer-test/, 'no plaintext password');
+      assert.throws(
+        () => renderer.renderDefinitions(definitions(), { ...env, RABBITMQ_PUBLISHER_PASSWORD: 'both' }),
+        /RABBITMQ_PUBLISHER_PASSWORD and RABBITMQ_PUBLISHER_PASSWORD_FILE are both set/,
+      );
+      assert.throws(
+        () =>
+          renderer.renderDefinitions(definitions(), { ...env, RABBITMQ_PUBLISHER_PASSWORD_FILE: join(dir, 'none') }),
+        (error: Error) => /RABBITMQ_PUBLISHER_PASSWORD_FILE \(.*none\): cannot read/.test(error.message),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('renders the passwords of .env, and the .env defaults match the committed hashes', () => {
-    const env = Object.fromEntries(envFile('.env'));
-    const committed = definitions();
-    for (const user of committed.users) {
+  it('compose renders them from the generated files, and .env holds no password', () => {
+    const environment = rawServices()['rabbitmq-definitions']?.environment ?? {};
+    for (const user of definitions().users) {
       const variable = renderer.passwordVariable(user.name);
-      assert.ok(env[variable], `.env sets ${variable}`);
-      assert.ok(renderer.checkPassword(env[variable] as string, user.password_hash), `${variable} is the dev default`);
-      assert.ok(rawServices()['rabbitmq-definitions']?.environment?.[variable], `compose passes ${variable}`);
+      assert.equal(environment[`${variable}_FILE`], `/secrets/rabbitmq-${user.name}-password`, variable);
+      assert.equal(environment[variable], undefined, `${variable} itself is not passed`);
     }
-    const rendered = renderer.renderDefinitions(committed, { RABBITMQ_PUBLISHER_PASSWORD: 'a-new-secret' });
-    assert.deepEqual(rendered.changed, ['publisher']);
-    const byName = new Map(rendered.definitions.users.map((user) => [user.name, user.password_hash]));
-    assert.ok(renderer.checkPassword('a-new-secret', byName.get('publisher') ?? ''));
-    assert.equal(byName.get('consumer'), committed.users.find((user) => user.name === 'consumer')?.password_hash);
-    assert.doesNotMatch(JSON.stringify(rendered.definitions), /a-new-secret/, 'no plaintext password');
+    for (const file of ['.env', '.env.example']) {
+      for (const [key, value] of envFile(file)) {
+        assert.doesNotMatch(key, /PASSWORD/, `${file} sets ${key}`);
+        assert.doesNotMatch(value, /password/i, `${file}: ${key}`);
+      }
+    }
   });
 
   it('renders COMPANY_QUEUES_DURABLE into the company queues and the ledger queue only, and refuses a bad value', () => {
     type Queues = { queues: { name: string; durable: boolean }[] };
     const durability = (env: Record<string, string>) =>
       Object.fromEntries(
-        (renderer.renderDefinitions(definitions(), env).definitions as unknown as Queues).queues.map((queue) => [
-          queue.name,
-          queue.durable,
-        ]),
+        (
+          renderer.renderDefinitions(definitions(), { ...passwords(), ...env }).definitions as unknown as Queues
+        ).queues.map((queue) => [queue.name, queue.durable]),
       );
     const all = (value: boolean) => ({
       AAPL: value,
@@ -184,10 +220,9 @@ describe('RabbitMQ credentials from .env', () => {
     type Queues = { queues: { name: string; durable: boolean; arguments: Record<string, unknown> }[] };
     const types = (env: Record<string, string>) =>
       Object.fromEntries(
-        (renderer.renderDefinitions(definitions(), env).definitions as unknown as Queues).queues.map((queue) => [
-          queue.name,
-          queue.arguments['x-queue-type'] ?? 'classic',
-        ]),
+        (
+          renderer.renderDefinitions(definitions(), { ...passwords(), ...env }).definitions as unknown as Queues
+        ).queues.map((queue) => [queue.name, queue.arguments['x-queue-type'] ?? 'classic']),
       );
     const all = (company: string, deadLetters: string) => ({
       AAPL: company,
@@ -213,7 +248,7 @@ describe('RabbitMQ credentials from .env', () => {
       queues: { name: string }[];
       policies: { name: string; pattern: string; priority: number; definition: Record<string, unknown> }[];
     };
-    const rendered = renderer.renderDefinitions(definitions(), { RABBITMQ_QUORUM_QUEUES: 'true' })
+    const rendered = renderer.renderDefinitions(definitions(), { ...passwords(), RABBITMQ_QUORUM_QUEUES: 'true' })
       .definitions as unknown as Rendered;
     for (const queue of rendered.queues) {
       // RabbitMQ applies the matching policy of the highest priority.
@@ -243,12 +278,139 @@ describe('RabbitMQ credentials from .env', () => {
   });
 });
 
+// ---- the secrets one-shot (secrets/generate.sh), on directories standing in for its volumes ----
+
+describe('generated passwords (the secrets one-shot)', () => {
+  const names = [
+    'rabbitmq-admin-password',
+    'rabbitmq-publisher-password',
+    'rabbitmq-consumer-password',
+    'rabbitmq-liveview-password',
+    'mongo-root-password',
+    'mongo-consumer-password',
+    'mongo-liveview-password',
+  ];
+  /** A fresh install's volumes: the one-shot's own and each reader's. */
+  function install() {
+    const root = mkdtempSync(join(tmpdir(), 'stockmarket-secrets-'));
+    for (const dir of ['secrets', 'out/publisher', 'out/consumer', 'out/liveview', 'out/mongo']) {
+      mkdirSync(join(root, dir), { recursive: true });
+    }
+    const run = (args: string[] = [], env: Record<string, string> = {}, input = '') =>
+      spawnSync('sh', [join(repoRoot, 'secrets', 'generate.sh'), ...args], {
+        encoding: 'utf8',
+        input,
+        env: { PATH: process.env.PATH, SECRETS_DIR: join(root, 'secrets'), SECRETS_OUT: join(root, 'out'), ...env },
+      });
+    const password = (name: string) => readFileSync(join(root, 'secrets', name), 'utf8');
+    return { root, run, password, remove: () => rmSync(root, { recursive: true, force: true }) };
+  }
+  // The copies are chowned to the readers' users.
+  const skip = process.getuid?.() === 0 ? false : 'needs root (chown)';
+
+  it('makes every password once: a restart keeps them, another install gets others, each reader only its own', {
+    skip,
+  }, () => {
+    const first = install();
+    const second = install();
+    try {
+      const run = first.run();
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(second.run().status, 0);
+      const made = names.map(first.password);
+      for (const password of made) assert.match(password, /^[A-Za-z0-9]{40,}$/);
+      assert.equal(new Set(made).size, names.length, 'all different');
+      for (const name of names)
+        assert.notEqual(first.password(name), second.password(name), `${name} differs per install`);
+      assert.equal(first.run().status, 0);
+      assert.deepEqual(names.map(first.password), made, 'a restart keeps them');
+      assert.doesNotMatch(run.stdout + run.stderr, new RegExp(made.join('|')), 'no password in the log');
+      const copy = (reader: string, file: string) => readFileSync(join(first.root, 'out', reader, file), 'utf8');
+      assert.equal(copy('publisher', 'rabbitmq-password'), first.password('rabbitmq-publisher-password'));
+      assert.equal(copy('consumer', 'mongodb-password'), first.password('mongo-consumer-password'));
+      assert.equal(copy('liveview', 'rabbitmq-password'), first.password('rabbitmq-liveview-password'));
+      assert.equal(copy('mongo', 'mongo-root-password'), first.password('mongo-root-password'));
+      assert.deepEqual(readdirSync(join(first.root, 'out', 'publisher')), ['rabbitmq-password']);
+      assert.equal(statSync(join(first.root, 'out', 'publisher', 'rabbitmq-password')).uid, 1000, 'the node user');
+      assert.equal(statSync(join(first.root, 'out', 'publisher', 'rabbitmq-password')).mode & 0o777, 0o400);
+      assert.equal(statSync(join(first.root, 'out', 'mongo', 'mongo-root-password')).uid, 999, 'the mongodb user');
+      const shown = first.run(['show', 'rabbitmq-admin-password']);
+      assert.equal(shown.stdout, `${first.password('rabbitmq-admin-password')}\n`);
+    } finally {
+      first.remove();
+      second.remove();
+    }
+  });
+
+  it('stops a first start with an old .env that still sets passwords, saying what to do; import keeps them', {
+    skip,
+  }, () => {
+    const old = install();
+    try {
+      const refused = old.run([], { OLD_ENV_PASSWORDS: ' RABBITMQ_ADMIN_PASSWORD MONGO_ROOT_PASSWORD' });
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /\.env still sets RABBITMQ_ADMIN_PASSWORD MONGO_ROOT_PASSWORD/);
+      assert.match(refused.stderr, /docker compose run --rm --no-deps -T secrets import < \.env/);
+      const imported = old.run(['import'], {}, 'NGINX_PORT=3000\nMONGO_ROOT_PASSWORD=my-old-root\n');
+      assert.equal(imported.status, 0, imported.stderr);
+      assert.doesNotMatch(imported.stdout, /my-old-root/);
+      const again = old.run([], { OLD_ENV_PASSWORDS: ' MONGO_ROOT_PASSWORD' });
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, /warning: \.env still sets MONGO_ROOT_PASSWORD; ignored/);
+      assert.equal(old.password('mongo-root-password'), 'my-old-root');
+      assert.match(old.password('rabbitmq-admin-password'), /^[A-Za-z0-9]{40,}$/);
+    } finally {
+      old.remove();
+    }
+  });
+
+  it('compose runs it first and mounts each reader its own volume at its *_FILE paths', () => {
+    const services = rawServices();
+    assert.deepEqual(services.secrets?.volumes?.slice(1), [
+      'secrets:/secrets',
+      'publisher-secrets:/out/publisher',
+      'consumer-secrets:/out/consumer',
+      'liveview-secrets:/out/liveview',
+      'mongo-secrets:/out/mongo',
+    ]);
+    for (const [service, files] of Object.entries({
+      publisher: ['RABBITMQ_PASSWORD_FILE'],
+      consumer: ['RABBITMQ_PASSWORD_FILE', 'MONGODB_PASSWORD_FILE'],
+      liveview: ['RABBITMQ_PASSWORD_FILE', 'MONGODB_PASSWORD_FILE'],
+      mongo1: ['MONGO_INITDB_ROOT_PASSWORD_FILE'],
+    })) {
+      assert.equal(
+        mounts(service).get('/run/secrets/stockmarket'),
+        service === 'mongo1' ? 'mongo-secrets' : `${service}-secrets`,
+      );
+      for (const variable of files) {
+        assert.match(
+          services[service]?.environment?.[variable] ?? '',
+          /^\/run\/secrets\/stockmarket\/[a-z-]+$/,
+          `${service} ${variable}`,
+        );
+      }
+    }
+  });
+});
+
 // ---- mongo-init's replica-set logic against a scripted server ----
 
 interface MongoInitSetup {
   parseMembers(text: string): string[];
   replicaSetConfig(name: string, hosts: string[]): { _id: string; members: { _id: number; host: string }[] };
-  settingsFromEnv(env: Record<string, string>): { members: string[]; consumer: { user: string } };
+  settingsFromEnv(env: Record<string, string>): {
+    members: string[];
+    rootPassword: string;
+    consumer: { user: string; pwd: string };
+  };
+  main(
+    settings: unknown,
+    connect: (url: string) => Promise<Run>,
+    log?: (line: string) => void,
+    sleep?: () => Promise<void>,
+  ): Promise<unknown>;
+  RETIRED_ROOT_PASSWORD: string;
   ensureReplicaSet(
     run: Run,
     config: { _id: string; members: { host: string }[] },
@@ -306,7 +468,11 @@ function scriptedMember(state: { set?: string; hosts?: string[]; users?: string[
         state.users = [...(state.users ?? []), command.createUser as string];
         return { ok: 1 };
       case 'updateUser':
+      case 'ping':
+      case 'createIndexes':
         return { ok: 1 };
+      case 'hello':
+        return { ok: 1, primary: 'mongo1:27017' };
       default:
         throw new ServerError(59, 'CommandNotFound');
     }
@@ -368,6 +534,68 @@ describe('mongo-init replica-set logic', () => {
     await assert.rejects(
       setup.waitForPrimary(async () => ({ ok: 1 }), { timeoutMs: 0, intervalMs: 1, sleep }),
       /no primary/,
+    );
+  });
+
+  it('reads the passwords from their _FILE variables (as compose gives them), naming variable and path on errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stockmarket-mongo-init-'));
+    try {
+      for (const name of ['root', 'consumer', 'liveview']) writeFileSync(join(dir, name), `${name}-generated\n`);
+      const settings = setup.settingsFromEnv({
+        MONGO_ROOT_USERNAME: 'admin',
+        MONGO_ROOT_PASSWORD_FILE: join(dir, 'root'),
+        MONGO_CONSUMER_PASSWORD_FILE: join(dir, 'consumer'),
+        MONGO_LIVEVIEW_PASSWORD_FILE: join(dir, 'liveview'),
+      });
+      assert.equal(settings.rootPassword, 'root-generated');
+      assert.equal(settings.consumer.pwd, 'consumer-generated');
+      assert.throws(
+        () => setup.settingsFromEnv({ ...requiredInitEnv, MONGO_CONSUMER_PASSWORD_FILE: join(dir, 'consumer') }),
+        /MONGO_CONSUMER_PASSWORD and MONGO_CONSUMER_PASSWORD_FILE are both set/,
+      );
+      assert.throws(
+        () =>
+          setup.settingsFromEnv({
+            ...requiredInitEnv,
+            MONGO_ROOT_PASSWORD: '',
+            MONGO_ROOT_PASSWORD_FILE: join(dir, 'x'),
+          }),
+        (error: Error) => /MONGO_ROOT_PASSWORD_FILE \(.*x\): cannot read the file \(ENOENT\)/.test(error.message),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('upgrades a data directory made with the retired default root password to the generated one, else says what to do', async () => {
+    const settings = setup.settingsFromEnv({ ...requiredInitEnv, MONGO_ROOT_PASSWORD: 'generated' });
+    const member = scriptedMember({});
+    /** A server whose administrator has `root.password`, changed by updateUser. */
+    const server = (root: { password: string }) => async (url: string) => {
+      const password = decodeURIComponent(/^mongodb:\/\/[^:]*:([^@]*)@/.exec(url)?.[1] ?? '');
+      if (password !== root.password) throw Object.assign(new Error('Authentication failed.'), { code: 18 });
+      const run: Run = async (db, command) => {
+        if (command.updateUser === 'admin') root.password = command.pwd as string;
+        return member.run(db, command);
+      };
+      return run;
+    };
+    const retired = { password: setup.RETIRED_ROOT_PASSWORD };
+    await setup.main(
+      settings,
+      server(retired),
+      () => {},
+      async () => {},
+    );
+    assert.equal(retired.password, 'generated', 'the root password is changed to the generated one');
+    await assert.rejects(
+      setup.main(
+        settings,
+        server({ password: 'made-with-another' }),
+        () => {},
+        async () => {},
+      ),
+      /can log in neither with the generated password nor with the retired default.*secrets import/,
     );
   });
 

@@ -5,7 +5,14 @@ import { stackConfig } from './config.js';
 import { makeRunDir } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
-import { type ClusterMembership, type RabbitMqOptions, RabbitMqServer, rabbitNodeName } from './rabbitmq.js';
+import {
+  type ClusterMembership,
+  type RabbitMqOptions,
+  RabbitMqServer,
+  type RabbitMqUser,
+  rabbitNodeName,
+  randomRabbitMqPasswords,
+} from './rabbitmq.js';
 import { inRabbitmqRoot } from './rabbitmq-root.js';
 
 /** The company queues and the dead-letter queue: the quorum queues of a cluster. */
@@ -54,12 +61,14 @@ export class RabbitMqCluster {
     }).start();
     const nodes: RabbitMqServer[] = [];
     const cluster = new RabbitMqCluster(nodes, epmd);
+    // One set of passwords for every node, as the nodes of compose share one definitions file.
+    const shared = { ...options, passwords: options.passwords ?? randomRabbitMqPasswords() };
     try {
       // All at once, as compose starts them: RabbitMQ 4's peer discovery waits until it sees
       // enough of the listed nodes (a node started alone waits ~30 s for the others before it
       // forms a cluster by itself), then the blank nodes agree on one seed and the others join it.
       const started = await Promise.allSettled(
-        ports.map((port) => RabbitMqServer.startMember(port, membership, options)),
+        ports.map((port) => RabbitMqServer.startMember(port, membership, shared)),
       );
       for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
       const failed = started.find((result) => result.status === 'rejected');
@@ -84,7 +93,7 @@ export class RabbitMqCluster {
     return node;
   }
 
-  urls(user: Parameters<RabbitMqServer['url']>[0]): string[] {
+  urls(user: RabbitMqUser): string[] {
     return this.nodes.map((node) => node.url(user));
   }
 

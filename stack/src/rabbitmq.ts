@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,13 +12,23 @@ import { ManagedProcess } from './process.js';
 import { inRabbitmqRoot, rabbitmqUser } from './rabbitmq-root.js';
 
 const RABBITMQ_VHOST = 'stockmarket';
-/** Development credentials from rabbitmq/definitions.json (see README: not for production). */
-const RABBITMQ_USERS = {
-  admin: 'admin-dev-password',
-  publisher: 'publisher-dev-password',
-  consumer: 'consumer-dev-password',
-  liveview: 'liveview-dev-password',
-} as const;
+/** The users of rabbitmq/definitions.json. */
+export const RABBITMQ_USERS = ['admin', 'publisher', 'consumer', 'liveview'] as const;
+export type RabbitMqUser = (typeof RABBITMQ_USERS)[number];
+export type RabbitMqPasswords = Readonly<Record<RabbitMqUser, string>>;
+
+/**
+ * A password per user, random for each run as compose's `secrets` one-shot makes them for each
+ * install: no test depends on a known password, and none is in the repository.
+ */
+export function randomRabbitMqPasswords(): RabbitMqPasswords {
+  return Object.freeze(
+    Object.fromEntries(RABBITMQ_USERS.map((user) => [user, randomBytes(18).toString('base64url')])) as Record<
+      RabbitMqUser,
+      string
+    >,
+  );
+}
 
 /** What a node of a local cluster shares with the others (stack/src/rabbitmq-cluster.ts). */
 export interface ClusterMembership {
@@ -43,6 +54,8 @@ export interface RabbitMqOptions {
   readonly companyQueuesDurable?: boolean;
   /** Lines appended to the shared rabbitmq.conf (e.g. docker compose's own settings). */
   readonly extraConfig?: string;
+  /** The users' passwords (a cluster's nodes share them); random by default. */
+  readonly passwords?: RabbitMqPasswords;
 }
 
 /** rabbitmq/render-definitions.mjs, the renderer docker compose runs (plain JavaScript). */
@@ -67,6 +80,7 @@ export class RabbitMqServer {
     private readonly epmdPort: number,
     /** rabbitmq_prometheus' port: the liveview System view and Prometheus scrape `/metrics` here. */
     readonly prometheusPort: number,
+    private readonly passwords: RabbitMqPasswords,
     readonly cluster?: ClusterMembership,
   ) {}
 
@@ -77,6 +91,7 @@ export class RabbitMqServer {
       await freePort(),
       await freePort(),
       await freePort(),
+      options.passwords ?? randomRabbitMqPasswords(),
     );
     await server.prepare(options);
     await server.boot();
@@ -95,6 +110,7 @@ export class RabbitMqServer {
       await freePort(),
       cluster.epmdPort,
       await freePort(),
+      options.passwords ?? randomRabbitMqPasswords(),
       cluster,
     );
     await server.prepare(options);
@@ -150,20 +166,33 @@ export class RabbitMqServer {
     return `http://127.0.0.1:${this.prometheusPort}/metrics/per-object`;
   }
 
-  url(user: keyof typeof RABBITMQ_USERS = 'admin'): string {
-    return `amqp://${user}:${RABBITMQ_USERS[user]}@127.0.0.1:${this.port}/${RABBITMQ_VHOST}`;
+  /**
+   * A user's URL with its password, for clients in the test process. A service started with it
+   * (ServiceProcess) gets the password as a file, never in its environment.
+   */
+  url(user: RabbitMqUser = 'admin'): string {
+    return `amqp://${user}:${encodeURIComponent(this.passwords[user])}@127.0.0.1:${this.port}/${RABBITMQ_VHOST}`;
+  }
+
+  /** This run's password of a user. */
+  password(user: RabbitMqUser): string {
+    return this.passwords[user];
   }
 
   private async prepare(options: RabbitMqOptions): Promise<void> {
     for (const sub of ['mnesia', 'log', 'home']) mkdirSync(join(this.dir, sub), { recursive: true });
     // The definitions as compose's rabbitmq-definitions one-shot renders them (same code), with
-    // the committed development passwords and the queues' durability.
+    // this run's passwords (hashes only; passed in this process, never in an environment) and
+    // the queues' durability.
     const renderer = (await import(
       pathToFileURL(join(repoRoot, 'rabbitmq', 'render-definitions.mjs')).href
     )) as DefinitionsRenderer;
     const { definitions } = renderer.renderDefinitions(
       JSON.parse(readFileSync(join(repoRoot, 'rabbitmq', 'definitions.json'), 'utf8')),
       {
+        ...Object.fromEntries(
+          RABBITMQ_USERS.map((user) => [`RABBITMQ_${user.toUpperCase()}_PASSWORD`, this.passwords[user]]),
+        ),
         COMPANY_QUEUES_DURABLE: String(options.companyQueuesDurable ?? true),
         // A cluster member's durable queues are quorum queues, as in compose's cluster.
         RABBITMQ_QUORUM_QUEUES: String(this.cluster !== undefined),

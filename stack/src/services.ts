@@ -4,6 +4,7 @@ import { stackConfig } from './config.js';
 import { makeRunDir, serviceEntry } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
+import { passwordsToFiles } from './service-secrets.js';
 
 export type ServiceName = 'publisher' | 'consumer' | 'liveview';
 
@@ -41,6 +42,7 @@ export class ServiceProcess {
     { waitReady = true, label = name, port }: { waitReady?: boolean; label?: string; port?: number } = {},
   ): Promise<ServiceProcess> {
     const chosen = port ?? (await freePort());
+    const dir = makeRunDir(label);
     const service = new ServiceProcess(
       name,
       chosen,
@@ -50,10 +52,11 @@ export class ServiceProcess {
         LOG_LEVEL: 'info',
         OPS_HOST: '127.0.0.1',
         HOST: '127.0.0.1',
-        ...env,
+        // As docker compose gives them: passwords in files, not in the environment.
+        ...passwordsToFiles(env, dir),
         [opsPortVariable[name]]: String(chosen),
       },
-      makeRunDir(label),
+      dir,
       label,
     );
     service.process.start();

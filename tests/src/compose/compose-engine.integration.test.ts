@@ -3,16 +3,18 @@
 // (scripts/stand-in-images.sh) and FerretDB for MongoDB (deploy/compose-engine/
 // docker-compose.ferretdb.yml, the only override). One project for the whole file, each test a
 // step that builds on the one before: up from nothing, a real browser, scale-out, kills with
-// their recovery times, down/up, a new broker password, the monitoring profile, down -v.
+// their recovery times, down/up, no password anywhere it could be seen, rotated broker
+// passwords, the monitoring profile, down -v.
 // Every figure is printed as `compose: ...` (docs/deployment.md keeps the reference run).
 //
 // Part of `npm test`; STOCKMARKET_COMPOSE_TESTS=false leaves it out. Needs root (dockerd).
 // Engine, containers and the host's network settings are cleaned up in `after`, also when a
 // step fails.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_COMPANIES, DEFAULT_DATABASE } from '@stockmarket/common';
-import { freePort, launchBrowser, stackConfig } from '@stockmarket/stack';
+import { freePort, launchBrowser, repoRoot, stackConfig } from '@stockmarket/stack';
 import type { Browser, Page } from 'playwright-core';
 import { ComposeProject, type ContainerState, DockerEngine } from './compose-project.js';
 
@@ -25,6 +27,7 @@ const FILES = [
   'deploy/compose-engine/docker-compose.build-ca.yml',
 ];
 const ONE_SHOTS = new Set([
+  'secrets',
   'rabbitmq-definitions',
   'rabbitmq-cookie',
   'rabbitmq-cluster',
@@ -398,7 +401,7 @@ describe('docker-compose.yml on a real Docker engine', { skip }, () => {
     for (const scenario of DRILL_SCENARIOS) {
       assert.match(output, new RegExp(`^drill ${scenario} \\(`, 'm'), `${scenario} ran to its end\n${shown}`);
     }
-    assert.match(output, /^reconciliation [^:]+: no break/m, `the verdict\n${shown}`);
+    assert.match(output, /^reconciliation .+ UTC: no break/m, `the verdict\n${shown}`);
     assert.equal(drill.code, 0, `the drill exited ${drill.code}\n${shown}`);
     report(
       `drill all (${DRILL_SCENARIOS.length} scenarios, 5 s holds, verdict included): ${seconds(Date.now() - started)}`,
@@ -421,19 +424,92 @@ describe('docker-compose.yml on a real Docker engine', { skip }, () => {
     await publishedEqualsStored('down and up');
   });
 
-  test('a new broker password: the brokers restart with it and the services reconnect', async () => {
+  test("no password in docker compose config, any container's environment, command or log; the admin password opens the management UI", async () => {
+    const passwords = await generatedPasswords();
+    assert.equal(new Set(Object.values(passwords)).size, GENERATED.length, 'a different password each');
+    const config = (await project.compose(['config'])).stdout;
+    const problems: string[] = [];
+    const look = (where: string, text: string) => {
+      for (const [name, password] of Object.entries(passwords)) {
+        if (text.includes(password)) problems.push(`${where}: ${name}`);
+      }
+      if (/[a-z]+:\/\/[^/\s:@]*:[^/\s@]+@/.test(text)) problems.push(`${where}: a URL with a password`);
+    };
+    look('docker compose config', config);
+    for (const container of await project.containers()) {
+      const [inspected] = JSON.parse((await engine?.docker(['inspect', container.Name]))?.stdout ?? '[]') as {
+        Path: string;
+        Args: string[];
+        Config: { Env: string[]; Cmd: string[] | null };
+      }[];
+      assert.ok(inspected, container.Name);
+      look(`docker inspect ${container.Name}`, JSON.stringify(inspected));
+      for (const variable of inspected.Config.Env) {
+        const name = variable.slice(0, variable.indexOf('='));
+        if (/PASSWORD/.test(name) && !name.endsWith('_FILE') && name !== 'OLD_ENV_PASSWORDS') {
+          problems.push(`${container.Name}: ${name} in its environment`);
+        }
+      }
+    }
+    look('docker compose logs', (await project.compose(['logs', '--no-color'])).stdout);
+    assert.deepEqual(problems, []);
+    // The README's one command gives the management UI's password.
+    const management = `http://127.0.0.1:${project.env.RABBITMQ_MANAGEMENT_PORT}/api/whoami`;
+    const basic = (password: string) => ({
+      headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
+    });
+    assert.equal((await fetch(management, basic(passwords['rabbitmq-admin-password'] ?? ''))).status, 200);
+    assert.equal((await fetch(management, basic('admin-dev-password'))).status, 401, 'the retired default is refused');
+    // Another install (the one-shot on two empty volumes) gets other passwords.
+    const fresh = async () =>
+      (
+        await engine?.docker([
+          'run',
+          '--rm',
+          '-v',
+          `${join(repoRoot, 'secrets', 'generate.sh')}:/generate.sh:ro`,
+          '--entrypoint',
+          'sh',
+          'node:22.23.5-bookworm-slim',
+          '-c',
+          'mkdir -p /secrets /out/publisher /out/consumer /out/liveview /out/mongo && sh /generate.sh >/dev/null && cat /secrets/rabbitmq-admin-password /secrets/mongo-root-password',
+        ])
+      )?.stdout ?? '';
+    const [one, two] = [await fresh(), await fresh()];
+    assert.equal(one.length, two.length);
+    assert.ok(one.length >= 80, 'two passwords');
+    assert.notEqual(one, two, 'two installs, two sets of passwords');
+    assert.ok(!one.includes(passwords['rabbitmq-admin-password'] ?? '-'), "not this install's");
+    report(
+      `no password in compose config, ${(await project.containers()).length} containers' inspect and the logs; fresh installs differ`,
+    );
+  });
+
+  test('rotated broker passwords: the brokers restart with them and the services reconnect', async () => {
     const brokerStarted = async () =>
       (
         await engine?.docker(['inspect', '--format', '{{.State.StartedAt}}', `${project.name}-rabbitmq1-1`])
       )?.stdout.trim();
     const startedBefore = await brokerStarted();
-    // An override of .env's value (the committed .env stays as it is).
-    project.env.RABBITMQ_PUBLISHER_PASSWORD = 'publisher-changed-password';
-    project.env.RABBITMQ_CONSUMER_PASSWORD = 'consumer-changed-password';
+    const previous = await generatedPasswords();
+    await project.compose([
+      'run',
+      '--rm',
+      '--no-deps',
+      'secrets',
+      'rotate',
+      'rabbitmq-publisher-password',
+      'rabbitmq-consumer-password',
+    ]);
+    const rotated = await generatedPasswords();
+    assert.notEqual(rotated['rabbitmq-publisher-password'], previous['rabbitmq-publisher-password']);
+    assert.equal(rotated['rabbitmq-admin-password'], previous['rabbitmq-admin-password'], 'the others are kept');
     // The publisher is recreated with its new password, and its logs go: read them first.
     await stopPublisher();
     const changed = Date.now();
-    await project.compose(['up', '-d']);
+    // README, "Passwords": the one-shots copy and render the new ones, compose restarts the
+    // brokers (restart: true), the services read their files again.
+    await project.compose(['up', '-d', '--force-recreate', 'secrets', 'rabbitmq-definitions', 'publisher', 'consumer']);
     await project.waitSettled(ONE_SHOTS, SETTLE_MS);
     assert.notEqual(await brokerStarted(), startedBefore, 'rabbitmq1 restarted with the new definitions');
     const base = await stored();
@@ -503,6 +579,26 @@ describe('docker-compose.yml on a real Docker engine', { skip }, () => {
     assert.equal((await engine?.docker(['volume', 'ls', '-q']))?.stdout.trim(), '', 'no volume at all');
   });
 });
+
+const GENERATED = [
+  'rabbitmq-admin-password',
+  'rabbitmq-publisher-password',
+  'rabbitmq-consumer-password',
+  'rabbitmq-liveview-password',
+  'mongo-root-password',
+  'mongo-consumer-password',
+  'mongo-liveview-password',
+];
+
+/** The install's generated passwords, read as README says (`docker compose run ... secrets show`). */
+async function generatedPasswords(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of GENERATED) {
+    out[name] = (await project.compose(['run', '--rm', '--no-deps', '-T', 'secrets', 'show', name])).stdout.trim();
+    assert.match(out[name] ?? '', /^[A-Za-z0-9]{40,}$/, name);
+  }
+  return out;
+}
 
 async function liveviewNames(): Promise<string[]> {
   return (await project.containers()).filter((c) => c.Service === 'liveview').map((c) => c.Name);

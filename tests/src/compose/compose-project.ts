@@ -96,7 +96,7 @@ export interface ContainerState {
 }
 
 export class ComposeProject {
-  /** Environment overrides of .env for every compose command (ports, passwords). */
+  /** Environment overrides of .env for every compose command (ports). */
   readonly env: Record<string, string>;
 
   constructor(

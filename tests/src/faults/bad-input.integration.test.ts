@@ -11,7 +11,7 @@ import { drainQueue, LocalStack, publishRaw, queueDepth, repoRoot, ServiceProces
 import amqp from 'amqplib';
 import { io, type Socket } from 'socket.io-client';
 import { parse } from 'yaml';
-import { COMPANIES, devPasswords, readStoredState, recordScenario, secretsInLogs } from './ground-truth.js';
+import { COMPANIES, readStoredState, recordScenario, secretsInLogs, stackPasswords } from './ground-truth.js';
 
 let stack: LocalStack;
 const extraServices: ServiceProcess[] = [];
@@ -561,7 +561,7 @@ test('compose publishes only NGINX; MongoDB users are least-privilege; page head
 
 test('no secret in any log, also when a service is given a wrong password', async () => {
   const wrong = 'wrong-secret-4711';
-  const url = stack.rabbitmq.url('consumer').replace('consumer-dev-password', wrong);
+  const url = stack.rabbitmq.url('consumer').replace(stack.rabbitmq.password('consumer'), wrong);
   const refused = await ServiceProcess.start('consumer', stack.consumerEnv({ RABBITMQ_URL: url, LOG_LEVEL: 'debug' }), {
     waitReady: false,
     label: 'consumer-wrong-password',
@@ -588,11 +588,11 @@ test('no secret in any log, also when a service is given a wrong password', asyn
   await refused.stop();
   await publisher.stop();
   const services = [...stack.consumers, ...stack.liveviews, ...extraServices];
-  const found = secretsInLogs(services);
+  const found = secretsInLogs(stack, services);
   if (refused.process.output.includes(wrong)) found.push(`consumer-wrong-password: ${wrong}`);
   recordScenario('security: no secrets in logs', {
     kind: 'security',
-    what: `grep of every service output of this run (incl. LOG_LEVEL=debug, a failed login) for ${devPasswords().join(', ')} and the wrong password`,
+    what: `grep of every service output of this run (incl. LOG_LEVEL=debug, a failed login) for this run's ${stackPasswords(stack).length} random broker passwords and the wrong password`,
     outcome: found.length === 0 ? 'none found' : `FOUND: ${found.join(', ')}`,
   });
   assert.deepEqual(found, []);

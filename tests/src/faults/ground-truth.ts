@@ -13,7 +13,7 @@ import {
   type TradeBucket,
   tradeIdOfKey,
 } from '@stockmarket/common';
-import { type LocalStack, queueDepth, repoRoot, ServiceProcess, waitFor } from '@stockmarket/stack';
+import { type LocalStack, queueDepth, RABBITMQ_USERS, repoRoot, ServiceProcess, waitFor } from '@stockmarket/stack';
 import { MongoClient } from 'mongodb';
 
 export const COMPANIES = DEFAULT_COMPANIES;
@@ -271,21 +271,20 @@ export function recordScenario(name: string, record: ScenarioRecord): void {
   writeFileSync(reportFile, `${JSON.stringify(all, null, 2)}\n`);
 }
 
-/** The development passwords of the broker users (rabbitmq/definitions.json): none may reach a log. */
-export function devPasswords(): string[] {
-  const definitions = JSON.parse(readFileSync(join(repoRoot, 'rabbitmq', 'definitions.json'), 'utf8')) as {
-    users: { name: string }[];
-  };
-  return definitions.users.map((user) => `${user.name}-dev-password`);
+/** This run's passwords of the broker users (random per stack): none may reach a log. */
+export function stackPasswords(stack: LocalStack): string[] {
+  return RABBITMQ_USERS.map((user) => stack.rabbitmq.password(user));
 }
 
-/** Services whose output contains one of the secrets, with the secret (none expected). */
-export function secretsInLogs(services: readonly (ServiceProcess | undefined)[]): string[] {
+/** Services whose output contains one of the stack's passwords, with the user's name (none expected). */
+export function secretsInLogs(stack: LocalStack, services: readonly (ServiceProcess | undefined)[]): string[] {
   const found: string[] = [];
   for (const service of services) {
     if (!service) continue;
-    for (const secret of devPasswords()) {
-      if (service.process.output.includes(secret)) found.push(`${service.process.options.name}: ${secret}`);
+    for (const user of RABBITMQ_USERS) {
+      if (service.process.output.includes(stack.rabbitmq.password(user))) {
+        found.push(`${service.process.options.name}: the password of ${user}`);
+      }
     }
   }
   return found;

@@ -258,10 +258,10 @@ test('consumer_buffered_trades returns to 0 once everything is stored (after the
 
 test('no secret in any service log (trace-level publisher logs included)', () => {
   const services = [...publishers, ...stack.consumers, ...stack.liveviews];
-  const found = secretsInLogs(services);
+  const found = secretsInLogs(stack, services);
   recordScenario('secrets-in-logs-pipeline', {
     kind: 'security',
-    what: 'grep of every service output of the fault run (publisher at LOG_LEVEL=trace) for the dev passwords',
+    what: "grep of every service output of the fault run (publisher at LOG_LEVEL=trace) for this run's broker passwords",
     outcome: found.length === 0 ? 'none found' : `FOUND: ${found.join(', ')}`,
     figures: { services: services.length, bytes: services.reduce((sum, s) => sum + s.process.output.length, 0) },
   });

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { UpdateMessage } from '@stockmarket/common';
 import {
   FerretDbServer,
   freePort,
+  RABBITMQ_USERS,
   RabbitMqServer,
   ServiceProcess,
   TAKE_EVERY_LEASE,
@@ -75,7 +77,7 @@ test('with its broker unreachable a liveview still gets every change by polling'
     'liveview',
     {
       MONGODB_URL: mongo.url,
-      LIVEVIEW_RABBITMQ_URLS: `amqp://liveview:liveview-dev-password@127.0.0.1:${await freePort()}/stockmarket`,
+      LIVEVIEW_RABBITMQ_URLS: rabbitmq.url('liveview').replace(`:${rabbitmq.port}/`, `:${await freePort()}/`),
       LIVEVIEW_POLL_INTERVAL_MS: '200',
     },
     { label: 'liveview-polling' },
@@ -84,4 +86,17 @@ test('with its broker unreachable a liveview still gets every change by polling'
   const arrivals = updates(liveview);
   await waitFor('three updates by polling', () => arrivals.length >= 3, { timeoutMs: 30_000, intervalMs: 100 });
   assert.match(liveview.process.output, /RabbitMQ unavailable, retrying/);
+});
+
+test("no broker password in any service's environment or command line (ps), only *_PASSWORD_FILE paths", () => {
+  const passwords = RABBITMQ_USERS.map((user) => rabbitmq.password(user));
+  assert.equal(new Set(passwords).size, RABBITMQ_USERS.length, 'a random password per user');
+  for (const service of services) {
+    const pid = service.process.pid;
+    assert.ok(pid, `${service.name} runs`);
+    const shown = ['environ', 'cmdline'].map((file) => readFileSync(`/proc/${pid}/${file}`, 'utf8')).join('\n');
+    for (const password of passwords)
+      assert.ok(!shown.includes(password), `${service.name}: a password in /proc/${pid}`);
+    assert.match(shown, /RABBITMQ_PASSWORD_FILE=\//, `${service.name} reads its password from a file`);
+  }
 });

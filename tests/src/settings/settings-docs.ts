@@ -56,7 +56,7 @@ export const composeVariables: readonly {
     section: 'Ports on the host',
     name: 'NGINX_BIND',
     description:
-      'Host address NGINX publishes the page on: 127.0.0.1 (this machine only; the default, as the passwords here are public) or 0.0.0.0 (every interface: other machines can reach the page; see docs/deployment.md)',
+      'Host address NGINX publishes the page on: 127.0.0.1 (this machine only; the default) or 0.0.0.0 (every interface: other machines can reach the page; see docs/deployment.md)',
   },
   {
     name: 'NGINX_PORT',
@@ -71,26 +71,11 @@ export const composeVariables: readonly {
     description: 'Host port (127.0.0.1 only) of Prometheus, with `docker compose --profile monitoring up`',
   },
   {
-    section: 'RabbitMQ users (vhost stockmarket; names and permissions are in rabbitmq/definitions.json)',
-    name: 'RABBITMQ_ADMIN_PASSWORD',
-    description:
-      "Broker administrator `admin`; every broker password is rendered into the broker's definitions by the rabbitmq-definitions one-shot on every start",
-  },
-  { name: 'RABBITMQ_PUBLISHER_PASSWORD', description: 'Broker user `publisher` (writes to the company queues)' },
-  { name: 'RABBITMQ_CONSUMER_PASSWORD', description: 'Broker user `consumer` (reads the queues, dead-letters)' },
-  { name: 'RABBITMQ_LIVEVIEW_PASSWORD', description: "Broker user `liveview` (follows the consumer's write notices)" },
-  {
     section: 'MongoDB (replica set rs0: mongo1, mongo2, mongo3; users live in the admin database)',
     name: 'MONGO_ROOT_USERNAME',
     description:
-      "Administrator (role root), created on mongo1's first start only: changing it later needs db.changeUserPassword (see docs/deployment.md)",
+      'Administrator (role root), created on mongo1\'s first start only (its password is generated: README, "Passwords")',
   },
-  { name: 'MONGO_ROOT_PASSWORD', description: "The administrator's password" },
-  {
-    name: 'MONGO_CONSUMER_PASSWORD',
-    description: 'Service user `consumer` (readWrite on `MONGODB_DB`), created or updated by mongo-init on every start',
-  },
-  { name: 'MONGO_LIVEVIEW_PASSWORD', description: 'Service user `liveview` (read on `MONGODB_DB`), likewise' },
   {
     section: 'Replicas started by `docker compose up`',
     name: 'CONSUMER_REPLICAS',
