@@ -39,7 +39,10 @@ test('one trade per message (the default): the contract form, one message per tr
     assert.equal(message.contentType, 'application/json');
     const parsed = parseTrade(message.body);
     assert.ok(parsed.ok);
-    assert.deepEqual(message.trades?.map((trade) => trade.id), [parsed.trade.id]);
+    assert.deepEqual(
+      message.trades?.map((trade) => trade.id),
+      [parsed.trade.id],
+    );
   }
 });
 
@@ -55,7 +58,11 @@ test('50 trades per message: batch messages of one company, every trade sent onc
     const parsed = parseTradeBatch(message.body);
     assert.ok(parsed.ok);
     const bodyIds = parsed.items.map((item) => (item.ok ? item.trade.id : 'bad'));
-    assert.deepEqual(bodyIds, trades.map((trade) => trade.id), 'the body holds exactly the trades the ledger counts');
+    assert.deepEqual(
+      bodyIds,
+      trades.map((trade) => trade.id),
+      'the body holds exactly the trades the ledger counts',
+    );
     assert.ok(parsed.items.every((item) => item.ok && item.trade.company === message.queue));
     assert.equal(message.id, trades[0]?.id);
   }
