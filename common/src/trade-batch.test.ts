@@ -4,7 +4,9 @@ import {
   isTradeBatch,
   MAX_TRADES_PER_MESSAGE,
   parseTradeBatch,
+  parseTradeMessage,
   TRADE_BATCH_CONTENT_TYPE,
+  TRADE_CONTENT_TYPE,
   tradeBatchBody,
 } from './trade-batch.js';
 
@@ -80,4 +82,19 @@ test('only the batch content type marks a batch', () => {
   assert.equal(isTradeBatch(TRADE_BATCH_CONTENT_TYPE), true);
   assert.equal(isTradeBatch('application/json'), false);
   assert.equal(isTradeBatch(undefined), false);
+});
+
+test('a message of either form: by content type, or by shape without it; a trade is never read as a batch', () => {
+  const batch = tradeBatchBody([trade('a'), trade('b')]);
+  const kinds = [
+    parseTradeMessage(batch, TRADE_BATCH_CONTENT_TYPE, companies),
+    parseTradeMessage(batch, 'application/json', companies),
+    parseTradeMessage(batch, undefined, companies),
+    parseTradeMessage(Buffer.from(JSON.stringify(trade('c'))), TRADE_CONTENT_TYPE, companies),
+    parseTradeMessage(Buffer.from(JSON.stringify({ ...trade('d'), trades: [] })), undefined, companies),
+    parseTradeMessage(Buffer.from(JSON.stringify(trade('e'))), TRADE_BATCH_CONTENT_TYPE, companies),
+  ].map((parsed) => (parsed.ok ? (parsed.batch ? `batch ${parsed.items.length}` : 'trade') : parsed.reason));
+  assert.deepEqual(kinds, ['batch 2', 'batch 2', 'batch 2', 'trade', 'trade', 'invalid batch: want {"trades": [...]}']);
+  const big = parseTradeMessage(Buffer.from(JSON.stringify({ ...trade('f'), pad: 'x'.repeat(20_000) })), undefined);
+  assert.ok(!big.ok && big.reason.startsWith('oversized'), 'a single trade keeps its size limit');
 });

@@ -46,6 +46,20 @@ export function parseTradeBatch(body: Buffer | string, companies?: ReadonlySet<s
   } catch (error) {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
+  return batchItems(value, companies);
+}
+
+/** A parsed body shaped like a batch: an object with a `trades` array and no `company` (a trade has one). */
+function hasBatchShape(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as { trades?: unknown }).trades) &&
+    !('company' in value)
+  );
+}
+
+function batchItems(value: unknown, companies?: ReadonlySet<string>): BatchParseResult {
   const trades = (value as { trades?: unknown } | null)?.trades;
   if (typeof value !== 'object' || !Array.isArray(trades)) {
     return { ok: false, reason: 'invalid batch: want {"trades": [...]}' };
@@ -63,6 +77,44 @@ export function parseTradeBatch(body: Buffer | string, companies?: ReadonlySet<s
   });
   return { ok: true, items };
 }
+
+/** A message of a company queue, either form: a single trade, or a batch (by content type or shape). */
+export type TradeMessageResult =
+  | { ok: true; batch: false; trade: Trade }
+  | { ok: true; batch: true; items: BatchItem[] }
+  | { ok: false; reason: string };
+
+/**
+ * Reads a message of a company queue in either form; never throws. The batch content type makes
+ * it a batch; without it, a body shaped like a batch (`{"trades": [...]}`, no `company`) is read
+ * as one too, so a publisher that cannot set the content type may still send batches. Anything
+ * else is a single trade, with the single trade's size limit.
+ */
+export function parseTradeMessage(
+  body: Buffer,
+  contentType: unknown,
+  companies?: ReadonlySet<string>,
+): TradeMessageResult {
+  if (isTradeBatch(contentType)) return asBatch(parseTradeBatch(body, companies));
+  if (body.length > MAX_TRADE_BATCH_BYTES) {
+    return { ok: false, reason: `oversized: ${body.length} bytes > ${MAX_TRADE_BYTES}` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  if (hasBatchShape(value)) return asBatch(batchItems(value, companies));
+  if (body.length > MAX_TRADE_BYTES) {
+    return { ok: false, reason: `oversized: ${body.length} bytes > ${MAX_TRADE_BYTES}` };
+  }
+  const parsed = validateTrade(value, companies);
+  return parsed.ok ? { ok: true, batch: false, trade: parsed.trade } : parsed;
+}
+
+const asBatch = (parsed: BatchParseResult): TradeMessageResult =>
+  parsed.ok ? { ok: true, batch: true, items: parsed.items } : parsed;
 
 /** The AMQP message body of a batch of trades (send it with `TRADE_BATCH_CONTENT_TYPE`). */
 export function tradeBatchBody(trades: readonly Trade[]): Buffer {
