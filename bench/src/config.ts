@@ -22,6 +22,19 @@ export const benchConfig = parseEnv(
      * (`--max-semi-space-size`, `--max-old-space-size`); unset: none.
      */
     BENCH_LIVEVIEW_NODE_OPTIONS: z.string().optional(),
+    /** Pipeline: the target rates (trades/s) of its steps instead of the built-in list. */
+    BENCH_PIPELINE_RATES: commaSeparated
+      .pipe(z.array(z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1).max(200_000))).min(1))
+      .optional(),
+    /** Pipeline: seconds each step publishes for (default 60, 15 with --short). */
+    BENCH_PIPELINE_SECONDS: envInt(0, 0, 3_600),
+    /**
+     * Pipeline: PUBLISHER_TRADES_PER_MESSAGE of the publisher, each value a step at every rate, side
+     * by side in one run (e.g. `1,50`: the contract's form and the batched one).
+     */
+    BENCH_TRADES_PER_MESSAGE: commaSeparated
+      .pipe(z.array(z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1).max(1_000))).min(1))
+      .default([1]),
     /** Publisher: the queue types to measure (`classic`, `quorum` or both). */
     BENCH_PUBLISHER_QUEUES: commaSeparated
       .pipe(z.array(z.enum(['classic', 'quorum'])).min(1))

@@ -21,6 +21,7 @@ export interface InboundRoute {
  */
 export class Inbound {
   private open: number;
+  private readonly parts: number;
 
   constructor(
     private readonly route: InboundRoute,
@@ -31,6 +32,7 @@ export class Inbound {
     parts: number,
   ) {
     this.open = parts;
+    this.parts = parts;
   }
 
   /** One part is done; the last one acks the message (on a channel that is still current). */
@@ -39,6 +41,7 @@ export class Inbound {
     if (this.open > 0 || !this.route.isCurrent()) return;
     this.route.channel.ack(this.message);
     this.route.metrics.acked.inc({ queue: this.queue });
+    this.route.metrics.ackedTrades.inc({ queue: this.queue }, this.parts);
   }
 
   /**
