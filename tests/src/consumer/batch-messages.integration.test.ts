@@ -141,7 +141,8 @@ test('batches redelivered after kill -9 mid-run: nothing lost, nothing counted t
   const published = [...trades.values()].flat();
   for (const [company, list] of trades) await publishBatches(company, list, 50);
   const db = client.db('batch-crash');
-  const consumer = await startConsumer('batch-crash', { BATCH_SIZE: '500' });
+  // 480: not a multiple of 50, so messages straddle two batch writes and wait for both.
+  const consumer = await startConsumer('batch-crash', { BATCH_SIZE: '480' });
   let midRun = 0;
   try {
     for (const share of [0.15, 0.4, 0.65]) {
