@@ -1,4 +1,4 @@
-import { MAX_TRADE_BYTES, type Trade, validateTrade } from './trade.js';
+import { MAX_TRADE_BYTES, readJson, type Trade, validateTrade } from './trade.js';
 
 /**
  * The opt-in batched wire format (`PUBLISHER_TRADES_PER_MESSAGE` > 1): one AMQP message holds
@@ -36,17 +36,8 @@ export type BatchParseResult = { ok: true; items: BatchItem[] } | { ok: false; r
  * is validated on its own, so one bad trade does not take the good ones with it.
  */
 export function parseTradeBatch(body: Buffer | string, companies?: ReadonlySet<string>): BatchParseResult {
-  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-  if (size > MAX_TRADE_BATCH_BYTES) {
-    return { ok: false, reason: `oversized: ${size} bytes > ${MAX_TRADE_BATCH_BYTES}` };
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
-  } catch (error) {
-    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
-  }
-  return batchItems(value, companies);
+  const json = readJson(body, MAX_TRADE_BATCH_BYTES);
+  return json.ok ? batchItems(json.value, companies) : json;
 }
 
 /** A parsed body shaped like a batch: an object with a `trades` array and no `company` (a trade has one). */
@@ -96,20 +87,12 @@ export function parseTradeMessage(
   companies?: ReadonlySet<string>,
 ): TradeMessageResult {
   if (isTradeBatch(contentType)) return asBatch(parseTradeBatch(body, companies));
-  if (body.length > MAX_TRADE_BATCH_BYTES) {
-    return { ok: false, reason: `oversized: ${body.length} bytes > ${MAX_TRADE_BYTES}` };
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
-  }
-  if (hasBatchShape(value)) return asBatch(batchItems(value, companies));
-  if (body.length > MAX_TRADE_BYTES) {
-    return { ok: false, reason: `oversized: ${body.length} bytes > ${MAX_TRADE_BYTES}` };
-  }
-  const parsed = validateTrade(value, companies);
+  // Read up to a batch's size: a single trade's own limit applies once the shape says it is one.
+  const json = readJson(body, MAX_TRADE_BATCH_BYTES);
+  if (!json.ok) return json;
+  if (hasBatchShape(json.value)) return asBatch(batchItems(json.value, companies));
+  if (json.size > MAX_TRADE_BYTES) return { ok: false, reason: `oversized: ${json.size} bytes > ${MAX_TRADE_BYTES}` };
+  const parsed = validateTrade(json.value, companies);
   return parsed.ok ? { ok: true, batch: false, trade: parsed.trade } : parsed;
 }
 

@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { DEAD_LETTER_QUEUE, DEFAULT_COMPANIES, TRADE_BATCH_CONTENT_TYPE } from '@stockmarket/common';
-import {
-  drainQueue,
-  FerretDbServer,
-  publishRaw,
-  queueDepth,
-  RabbitMqServer,
-  ServiceProcess,
-  TAKE_EVERY_LEASE,
-  waitFor,
-} from '@stockmarket/stack';
-import { type Db, MongoClient } from 'mongodb';
+import { drainQueue, publishRaw, waitFor } from '@stockmarket/stack';
+import type { Db } from 'mongodb';
+import { consumerServers, QUICK_CONSUMER } from './servers.js';
 import {
   candleDifferences,
   makeTrades,
@@ -24,35 +16,9 @@ import {
 // The batched wire format (docs/consumer.md) against a real broker and database: batch messages
 // in the company queues, each trade validated, stored and deduplicated on its own.
 const COMPANIES = [...DEFAULT_COMPANIES];
-let rabbitmq: RabbitMqServer;
-let mongo: FerretDbServer;
-let client: MongoClient;
-
-before(async () => {
-  [rabbitmq, mongo] = await Promise.all([RabbitMqServer.start(), FerretDbServer.start()]);
-  client = new MongoClient(mongo.url, { serverSelectionTimeoutMS: 2_000 });
-});
-after(async () => {
-  await client?.close();
-  await Promise.allSettled([rabbitmq?.stop(), mongo?.stop()]);
-});
-
-function startConsumer(database: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  return ServiceProcess.start(
-    'consumer',
-    {
-      RABBITMQ_URL: rabbitmq.url('consumer'),
-      MONGODB_URL: mongo.url,
-      MONGODB_DB: database,
-      BATCH_SIZE: '200',
-      CONSUMER_FLUSH_INTERVAL_MS: '300',
-      CONSUMER_LEASE_RETRY_MS: '200',
-      ...TAKE_EVERY_LEASE,
-      ...env,
-    },
-    { label: `consumer-${database}` },
-  );
-}
+const servers = consumerServers();
+const startConsumer = (database: string, env: Record<string, string> = {}) =>
+  servers.startConsumer(database, { ...QUICK_CONSUMER, ...env });
 
 /** `trades` as batch messages of `size` trades (the last one shorter), with the batch content type. */
 async function publishBatches(company: string, trades: readonly unknown[], size: number): Promise<number> {
@@ -60,13 +26,8 @@ async function publishBatches(company: string, trades: readonly unknown[], size:
   for (let start = 0; start < trades.length; start += size) {
     bodies.push(JSON.stringify({ trades: trades.slice(start, start + size) }));
   }
-  await publishRaw(rabbitmq, company, bodies, { contentType: TRADE_BATCH_CONTENT_TYPE });
+  await publishRaw(servers.rabbitmq, company, bodies, { contentType: TRADE_BATCH_CONTENT_TYPE });
   return bodies.length;
-}
-
-async function queuesEmpty(): Promise<boolean> {
-  for (const queue of COMPANIES) if ((await queueDepth(rabbitmq, queue)) > 0) return false;
-  return true;
 }
 
 /** Every trade in `published` stored once (1 s and 1 m candles equal the truth) and every queue empty. */
@@ -76,7 +37,7 @@ async function assertStoredOnce(db: Db, published: readonly PublishedTrade[], ti
     `${published.length} trades stored and every queue empty`,
     async () => {
       const count = await storedTradeCount(db);
-      return count >= published.length && (await queuesEmpty()) ? count : undefined;
+      return count >= published.length && (await servers.queuesEmpty(COMPANIES)) ? count : undefined;
     },
     { timeoutMs, intervalMs: 300 },
   );
@@ -86,7 +47,7 @@ async function assertStoredOnce(db: Db, published: readonly PublishedTrade[], ti
 }
 
 test('a bad trade inside a batch is dead-lettered alone with its reason; the good ones of the message are stored', async () => {
-  await drainQueue(rabbitmq, DEAD_LETTER_QUEUE);
+  await drainQueue(servers.rabbitmq, DEAD_LETTER_QUEUE);
   const good = makeTrades(['AAPL'], 100, { prefix: 'bad' }).get('AAPL') ?? [];
   const invalid = { company: 'AAPL', eventType: 'hold', price: 12.5, id: 'bad-hold' };
   const stranger = { ...good[0], company: 'MSFT', id: 'bad-msft' };
@@ -98,9 +59,9 @@ test('a bad trade inside a batch is dead-lettered alone with its reason; the goo
   const consumer = await startConsumer('batch-bad');
   try {
     await waitFor('every message acked', async () => (await consumer.metric('consumer_acked_total')) === messages);
-    const db = client.db('batch-bad');
+    const db = servers.client.db('batch-bad');
     await assertStoredOnce(db, good);
-    const parked = await drainQueue(rabbitmq, DEAD_LETTER_QUEUE);
+    const parked = await drainQueue(servers.rabbitmq, DEAD_LETTER_QUEUE);
     const reasons = Object.fromEntries(
       parked.map((message) => [
         JSON.parse(message.content.toString()).id,
@@ -123,13 +84,13 @@ test('duplicates across batches, and across the two forms, are stored and counte
   await publishBatches('MSFT', trades, 50);
   await publishBatches('MSFT', trades.slice(25), 50);
   await publishRaw(
-    rabbitmq,
+    servers.rabbitmq,
     'MSFT',
     trades.filter((_, index) => index % 10 === 0),
   );
   const consumer = await startConsumer('batch-dup');
   try {
-    await assertStoredOnce(client.db('batch-dup'), trades);
+    await assertStoredOnce(servers.client.db('batch-dup'), trades);
     assert.equal(await consumer.metric('consumer_duplicates_dropped_total'), 575 + 60);
   } finally {
     await consumer.stop();
@@ -140,7 +101,7 @@ test('batches redelivered after kill -9 mid-run: nothing lost, nothing counted t
   const trades = makeTrades(COMPANIES, 6000, { prefix: 'crash', spacingMs: 5 });
   const published = [...trades.values()].flat();
   for (const [company, list] of trades) await publishBatches(company, list, 50);
-  const db = client.db('batch-crash');
+  const db = servers.client.db('batch-crash');
   // 480: not a multiple of 50, so messages straddle two batch writes and wait for both.
   const consumer = await startConsumer('batch-crash', { BATCH_SIZE: '480' });
   let midRun = 0;
