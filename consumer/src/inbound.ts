@@ -1,4 +1,4 @@
-import type { Logger } from '@stockmarket/common';
+import { LEDGER_QUEUE, type Logger } from '@stockmarket/common';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { TradeRecord } from './aggregate.js';
 import { parkMessage, reasonKind } from './dead-letter.js';
@@ -41,7 +41,8 @@ export class Inbound {
     if (this.open > 0 || !this.route.isCurrent()) return;
     this.route.channel.ack(this.message);
     this.route.metrics.acked.inc({ queue: this.queue });
-    this.route.metrics.ackedTrades.inc({ queue: this.queue }, this.parts);
+    // A parked ledger message is no trade.
+    if (this.queue !== LEDGER_QUEUE) this.route.metrics.ackedTrades.inc({ queue: this.queue }, this.parts);
   }
 
   /**
