@@ -22,6 +22,8 @@ export const benchConfig = parseEnv(
      * (`--max-semi-space-size`, `--max-old-space-size`); unset: none.
      */
     BENCH_LIVEVIEW_NODE_OPTIONS: z.string().optional(),
+    /** Pipeline: the consumer's BATCH_SIZE (0: its default). */
+    BENCH_BATCH_SIZE: envInt(0, 0, 100_000),
     /** Pipeline: the target rates (trades/s) of its steps instead of the built-in list. */
     BENCH_PIPELINE_RATES: commaSeparated
       .pipe(z.array(z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1).max(200_000))).min(1))

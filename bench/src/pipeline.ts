@@ -133,7 +133,10 @@ export async function runPipelineSteps(
     liveviews: 1,
     consumers: 1,
     publisher: false,
-    consumerEnv: { CONSUMER_WRITE_CONCURRENCY: String(benchConfig.BENCH_WRITE_SLOTS) },
+    consumerEnv: {
+      CONSUMER_WRITE_CONCURRENCY: String(benchConfig.BENCH_WRITE_SLOTS),
+      ...(benchConfig.BENCH_BATCH_SIZE ? { BATCH_SIZE: String(benchConfig.BENCH_BATCH_SIZE) } : {}),
+    },
     liveviewEnv: {
       LOG_LEVEL: 'warn',
       LIVEVIEW_POLL_INTERVAL_MS: String(benchConfig.BENCH_POLL_MS),
@@ -285,7 +288,7 @@ export function pipelineMarkdown(steps: readonly StepResult[]): string {
   const lines = [
     '## Pipeline throughput (publisher → RabbitMQ → consumer → FerretDB → liveview → NGINX → socket.io client)',
     '',
-    `Liveview: write notices ${benchConfig.BENCH_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms; consumer write concurrency ${benchConfig.BENCH_WRITE_SLOTS}.`,
+    `Liveview: write notices ${benchConfig.BENCH_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms; consumer write concurrency ${benchConfig.BENCH_WRITE_SLOTS}, batch size ${benchConfig.BENCH_BATCH_SIZE || 'default (1000)'}.`,
     '',
     '| target/s | trades/msg | achieved/s | backlog at end | drain s | stored | lost | sustained | publisher CPU % / MB | consumer CPU % / MB | liveview CPU % / MB | RabbitMQ CPU % / MB | FerretDB CPU % / MB |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
