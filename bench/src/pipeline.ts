@@ -379,7 +379,7 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
         '',
         '## Against the broker limit (same run, same broker)',
         '',
-        `RabbitMQ PerfTest, 1 producer + 1 consumer, persistent, confirms, prefetch 2,000, ${sampleBodySize()}-byte messages: publish ${limit.publishRate.toFixed(0)}/s, consume ${limit.consumeRate.toFixed(0)}/s.`,
+        `RabbitMQ PerfTest, 1 producer + 1 consumer, persistent, confirms, prefetch 2,000, ${limit.bytes ?? sampleBodySize()}-byte messages: publish ${limit.publishRate.toFixed(0)}/s, consume ${limit.consumeRate.toFixed(0)}/s.`,
         `Highest sustained pipeline step: ${best}/s = ${((best / limit.consumeRate) * 100).toFixed(0)} % of PerfTest's consume rate (goal: at least 50 %; our consumer also writes every trade to the database before acking).`,
       ].join('\n')
     : '';
