@@ -26,6 +26,23 @@ export const benchConfigShape = {
     z.string().optional(),
     'Fan-out: `NODE_OPTIONS` of the liveview replicas, to try the heap settings Node allows there (`--max-semi-space-size`, `--max-old-space-size`)',
   ),
+  BENCH_BATCH_SIZE: setting(envInt(0, 0, 100_000), "Pipeline: the consumer's `BATCH_SIZE` (0: its default)"),
+  BENCH_PIPELINE_RATES: setting(
+    commaSeparated
+      .pipe(z.array(z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1).max(200_000))).min(1))
+      .optional(),
+    'Pipeline: the target rates (trades/s) of its steps instead of the built-in list',
+  ),
+  BENCH_PIPELINE_SECONDS: setting(
+    envInt(0, 0, 3_600),
+    'Pipeline: seconds each step publishes for (0: 60, or 15 with `--short`)',
+  ),
+  BENCH_TRADES_PER_MESSAGE: setting(
+    commaSeparated
+      .pipe(z.array(z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1).max(1_000))).min(1))
+      .default([1]),
+    "Pipeline: the publisher's `PUBLISHER_TRADES_PER_MESSAGE`, each value a step at every rate, side by side in one run (e.g. `1,50`)",
+  ),
   BENCH_PUBLISHER_QUEUES: setting(
     commaSeparated.pipe(z.array(z.enum(['classic', 'quorum'])).min(1)).default(['classic', 'quorum']),
     'Publisher bench: the queue types to measure (`classic`, `quorum` or both)',

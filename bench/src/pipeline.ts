@@ -52,6 +52,8 @@ const FLUSH_INTERVAL_MS = 1000;
 
 export interface StepResult {
   rate: number;
+  /** PUBLISHER_TRADES_PER_MESSAGE of the step (1: the contract's form; absent in older results). */
+  tradesPerMessage?: number;
   durationSeconds: number;
   published: number;
   achievedRate: number;
@@ -67,6 +69,8 @@ export interface StepResult {
 }
 
 export interface BrokerLimit {
+  /** The message size PerfTest sent (bytes): a trade's, or a batch message's of N trades. */
+  bytes?: number;
   /** PerfTest, one producer and one consumer, persistent, confirms, the same message size. */
   publishRate: number;
   consumeRate: number;
@@ -81,6 +85,7 @@ async function brokerLimit(
   rabbitmq: RabbitMqServer,
   seconds: number,
   log: (line: string) => void,
+  bytes = sampleBodySize(),
 ): Promise<BrokerLimit> {
   const classpath = perfTestClasspath(log);
   const perfTest = startPerfTest(rabbitmq, classpath, [
@@ -97,7 +102,7 @@ async function brokerLimit(
     '--qos',
     '2000',
     '--size',
-    String(sampleBodySize()),
+    String(bytes),
     '--time',
     String(seconds + 3),
   ]);
@@ -114,7 +119,7 @@ async function brokerLimit(
   if (samples.length === 0)
     throw new Error(`PerfTest gave no samples (exit ${code}):\n${perfTest.output.slice(-2000)}`);
   const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-  return { publishRate: mean(samples.map((s) => s.sent)), consumeRate: mean(samples.map((s) => s.received)) };
+  return { bytes, publishRate: mean(samples.map((s) => s.sent)), consumeRate: mean(samples.map((s) => s.received)) };
 }
 
 export async function runPipelineSteps(
@@ -122,12 +127,16 @@ export async function runPipelineSteps(
   durationSeconds: number,
   log: (line: string) => void,
   onStack: (stack: LocalStack) => Promise<void> = async () => {},
+  tradesPerMessage: readonly number[] = [1],
 ): Promise<StepResult[]> {
   const stack = await LocalStack.start({
     liveviews: 1,
     consumers: 1,
     publisher: false,
-    consumerEnv: { CONSUMER_WRITE_CONCURRENCY: String(benchConfig.BENCH_WRITE_SLOTS) },
+    consumerEnv: {
+      CONSUMER_WRITE_CONCURRENCY: String(benchConfig.BENCH_WRITE_SLOTS),
+      ...(benchConfig.BENCH_BATCH_SIZE ? { BATCH_SIZE: String(benchConfig.BENCH_BATCH_SIZE) } : {}),
+    },
     liveviewEnv: {
       LOG_LEVEL: 'warn',
       LIVEVIEW_POLL_INTERVAL_MS: String(benchConfig.BENCH_POLL_MS),
@@ -165,17 +174,20 @@ export async function runPipelineSteps(
       return docs.reduce((sum, doc) => sum + (Number(doc.trades) || 0), 0);
     };
     const consumer = stack.consumers[0] as ServiceProcess;
-    let publishedSoFar = 0;
-    for (const rate of rates) {
+    const steps = rates.flatMap((rate) => tradesPerMessage.map((perMessage) => ({ rate, perMessage })));
+    for (const { rate, perMessage } of steps) {
       const total = Math.round(rate * durationSeconds);
-      const ackedBefore = await consumer.metric('consumer_acked_total');
+      // Trades, not messages: a batch message counts each of its trades.
+      const ackedBefore = await consumer.metric('consumer_acked_trades_total');
+      const storedBefore = await storedTrades();
       samples.length = 0;
-      log(`step ${rate} trades/s for ${durationSeconds} s (${total} trades)`);
+      log(`step ${rate} trades/s, ${perMessage} per message, for ${durationSeconds} s (${total} trades)`);
       const publisher = await ServiceProcess.start('publisher', {
         RABBITMQ_URL: stack.rabbitmq.url('publisher'),
         PUBLISHER_RATE: String(rate),
         PUBLISHER_MAX_TRADES: String(total),
         PUBLISHER_LEDGER: String(benchConfig.BENCH_LEDGER),
+        PUBLISHER_TRADES_PER_MESSAGE: String(perMessage),
         LOG_LEVEL: 'warn',
       });
       const sampler = new ProcSampler(
@@ -188,51 +200,62 @@ export async function runPipelineSteps(
         ]),
       ).start();
       const started = performance.now();
-      await waitFor(
+      // Bounded: a step far past what the pipeline takes is measured as far as it got, not waited out.
+      const confirmed = await waitFor(
         'the publisher to have every trade confirmed',
-        async () => (await publisher.metric('publisher_confirmed_total')) >= total,
-        {
-          timeoutMs: durationSeconds * 10_000,
-          intervalMs: 250,
+        async () => {
+          const count = await publisher.metric('publisher_confirmed_total');
+          return count >= total ? count : undefined;
         },
-      );
+        { timeoutMs: durationSeconds * 3_000, intervalMs: 250 },
+      ).catch(() => publisher.metric('publisher_confirmed_total'));
       const publishSeconds = (performance.now() - started) / 1000;
       const publishEndedAt = Date.now();
       let backlogAtEnd = 0;
       for (const queue of COMPANIES) backlogAtEnd += await queueDepth(stack.rabbitmq, queue);
-      await waitFor(
+      const drained = await waitFor(
         'the consumer to ack every trade',
-        async () => (await consumer.metric('consumer_acked_total')) - ackedBefore >= total,
-        {
-          timeoutMs: 600_000,
-          intervalMs: 250,
-        },
+        async () => (await consumer.metric('consumer_acked_trades_total')) - ackedBefore >= confirmed,
+        { timeoutMs: 120_000, intervalMs: 250 },
+      ).then(
+        () => true,
+        () => false,
       );
       const drainSeconds = (performance.now() - started) / 1000 - publishSeconds;
       const usage = sampler.stop();
       await publisher.stop();
-      publishedSoFar += total;
+      // What the publisher sent after the bounded wait (its graceful stop confirms the rest) counts too.
+      const sent = Math.max(confirmed, await publisher.metric('publisher_confirmed_total').catch(() => confirmed));
+      if (!drained) {
+        log('  not drained in 120 s: the backlog is purged so that the next step starts clean');
+        for (const queue of COMPANIES) await stack.rabbitmq.withChannel((channel) => channel.purgeQueue(queue));
+        await waitFor('the consumer idle', async () => (await consumer.metric('consumer_buffered_trades')) === 0, {
+          timeoutMs: 120_000,
+          intervalMs: 250,
+        });
+      }
       const stored = await waitFor(
         'the candles to account for every trade',
         async () => {
-          const count = await storedTrades();
-          return count >= publishedSoFar ? count : undefined;
+          const count = (await storedTrades()) - storedBefore;
+          return count >= sent ? count : undefined;
         },
-        { timeoutMs: 30_000, intervalMs: 500 },
-      ).catch(async () => storedTrades());
-      const achievedRate = total / publishSeconds;
+        { timeoutMs: drained ? 30_000 : 5_000, intervalMs: 500 },
+      ).catch(async () => (await storedTrades()) - storedBefore);
+      const achievedRate = confirmed / publishSeconds;
       const steady = samples.filter((sample) => sample.tradeAt < publishEndedAt - FLUSH_INTERVAL_MS);
-      const lost = publishedSoFar - stored;
+      const lost = drained ? sent - stored : Number.NaN;
       const step: StepResult = {
         rate,
+        tradesPerMessage: perMessage,
         durationSeconds,
-        published: total,
+        published: sent,
         achievedRate,
         backlogAtEnd,
-        drainSeconds,
-        stored: stored - (publishedSoFar - total),
+        drainSeconds: drained ? drainSeconds : Number.POSITIVE_INFINITY,
+        stored,
         lost,
-        sustained: achievedRate >= rate * 0.95 && drainSeconds < 5 && lost === 0,
+        sustained: drained && achievedRate >= rate * 0.95 && drainSeconds < 5 && lost === 0,
         delay: {
           endToEnd: Latencies.of(steady.map((s) => s.endToEnd)).summary(),
           toWrite: Latencies.of(steady.map((s) => s.toWrite)).summary(),
@@ -242,13 +265,13 @@ export async function runPipelineSteps(
         cpuMicrosPerTrade: Object.fromEntries(
           Object.entries(usage).map(([name, u]) => [
             name,
-            ((u.cpuPercent / 100) * (publishSeconds + drainSeconds) * 1e6) / total,
+            ((u.cpuPercent / 100) * (publishSeconds + drainSeconds) * 1e6) / Math.max(1, stored),
           ]),
         ),
       };
       results.push(step);
       log(
-        `  achieved ${achievedRate.toFixed(0)}/s, backlog ${backlogAtEnd}, drain ${drainSeconds.toFixed(1)} s, lost ${lost}, e2e p99 ${step.delay.endToEnd.p99} ms`,
+        `  ${perMessage}/message: achieved ${achievedRate.toFixed(0)}/s, samples ${step.delay.endToEnd.n}, e2e p50 ${step.delay.endToEnd.p50} ms, backlog ${backlogAtEnd}, drain ${drainSeconds.toFixed(1)} s, lost ${lost}, e2e p99 ${step.delay.endToEnd.p99} ms`,
       );
     }
     await onStack(stack);
@@ -266,51 +289,62 @@ export function pipelineMarkdown(steps: readonly StepResult[]): string {
   const lines = [
     '## Pipeline throughput (publisher → RabbitMQ → consumer → FerretDB → liveview → NGINX → socket.io client)',
     '',
-    `Liveview: write notices ${benchConfig.BENCH_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms; consumer write concurrency ${benchConfig.BENCH_WRITE_SLOTS}; publisher ledger ${benchConfig.BENCH_LEDGER ? 'on' : 'off'}.`,
+    `Liveview: write notices ${benchConfig.BENCH_NOTICES ? 'on' : 'off (polling only)'}, poll interval ${benchConfig.BENCH_POLL_MS} ms; consumer write concurrency ${benchConfig.BENCH_WRITE_SLOTS}, batch size ${benchConfig.BENCH_BATCH_SIZE || 'default (1000)'}; publisher ledger ${benchConfig.BENCH_LEDGER ? 'on' : 'off'}.`,
     '',
-    '| target/s | achieved/s | backlog at end | drain s | stored | lost | sustained | publisher CPU % / MB | consumer CPU % / MB | liveview CPU % / MB | RabbitMQ CPU % / MB | FerretDB CPU % / MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target/s | trades/msg | achieved/s | backlog at end | drain s | stored | lost | sustained | publisher CPU % / MB | consumer CPU % / MB | liveview CPU % / MB | RabbitMQ CPU % / MB | FerretDB CPU % / MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...steps.map((s) => {
       const u = (name: string) =>
         `${fmt(s.usage[name]?.cpuPercent ?? Number.NaN)} / ${fmt(s.usage[name]?.peakRssMb ?? Number.NaN)}`;
-      return `| ${s.rate} | ${fmt(s.achievedRate)} | ${s.backlogAtEnd} | ${fmt(s.drainSeconds, 1)} | ${s.stored} | ${s.lost} | ${s.sustained ? 'yes' : 'no'} | ${u('publisher')} | ${u('consumer')} | ${u('liveview')} | ${u('rabbitmq')} | ${u('ferretdb')} |`;
+      return `| ${s.rate} | ${s.tradesPerMessage ?? 1} | ${fmt(s.achievedRate)} | ${s.backlogAtEnd} | ${fmt(s.drainSeconds, 1)} | ${s.stored} | ${s.lost} | ${s.sustained ? 'yes' : 'no'} | ${u('publisher')} | ${u('consumer')} | ${u('liveview')} | ${u('rabbitmq')} | ${u('ferretdb')} |`;
     }),
     '',
     '## CPU time per trade (µs of each process, over publish and drain)',
     '',
     'Shows a change that saves CPU even when two shared cores hide it in throughput.',
     '',
-    '| target/s | publisher | consumer | liveview | RabbitMQ | FerretDB | all |',
-    '|---|---|---|---|---|---|---|',
+    '| target/s | trades/msg | publisher | consumer | liveview | RabbitMQ | FerretDB | all |',
+    '|---|---|---|---|---|---|---|---|',
     ...steps.map((s) => {
       const per = s.cpuMicrosPerTrade ?? {};
       const names = ['publisher', 'consumer', 'liveview', 'rabbitmq', 'ferretdb'];
       const all = names.reduce((sum, name) => sum + (per[name] ?? 0), 0);
-      return `| ${s.rate} | ${names.map((name) => fmt(per[name] ?? Number.NaN, 1)).join(' | ')} | ${fmt(all, 1)} |`;
+      return `| ${s.rate} | ${s.tradesPerMessage ?? 1} | ${names.map((name) => fmt(per[name] ?? Number.NaN, 1)).join(' | ')} | ${fmt(all, 1)} |`;
     }),
     '',
     '## End-to-end delay of the newest trade of each batch (ms)',
     '',
     'e2e = arrival at the socket.io client − trade time; split into trade → database write (batching wait, broker, consumer) and write → client (write notice or liveview poll, read, push, NGINX). The oldest trade of a batch waits up to `CONSUMER_FLUSH_INTERVAL_MS` (1000 ms) more: that is the batching interval, excluded here. Trades of the last second of each step are left out too: when the publisher stops, the last batch of each company waits the whole interval for trades that never come.',
     '',
-    '| target/s | samples | e2e p50 | e2e p95 | e2e p99 | e2e max | to write p50 / p99 | write → client p50 / p99 |',
-    '|---|---|---|---|---|---|---|---|',
+    '| target/s | trades/msg | samples | e2e p50 | e2e p95 | e2e p99 | e2e max | to write p50 / p99 | write → client p50 / p99 |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...steps.map(
       (s) =>
-        `| ${s.rate} | ${s.delay.endToEnd.n} | ${fmt(s.delay.endToEnd.p50)} | ${fmt(s.delay.endToEnd.p95)} | ${fmt(s.delay.endToEnd.p99)} | ${fmt(s.delay.endToEnd.max)} | ${fmt(s.delay.toWrite.p50)} / ${fmt(s.delay.toWrite.p99)} | ${fmt(s.delay.toClient.p50)} / ${fmt(s.delay.toClient.p99)} |`,
+        `| ${s.rate} | ${s.tradesPerMessage ?? 1} | ${s.delay.endToEnd.n} | ${fmt(s.delay.endToEnd.p50)} | ${fmt(s.delay.endToEnd.p95)} | ${fmt(s.delay.endToEnd.p99)} | ${fmt(s.delay.endToEnd.max)} | ${fmt(s.delay.toWrite.p50)} / ${fmt(s.delay.toWrite.p99)} | ${fmt(s.delay.toClient.p50)} / ${fmt(s.delay.toClient.p99)} |`,
     ),
   ];
   return lines.join('\n');
 }
 
 export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
-  const rates = short ? [100, 1_000, 2_000, 4_000] : [100, 1_000, 2_000, 4_000, 8_000, 16_000];
-  let limit: BrokerLimit | undefined;
-  const steps = await runPipelineSteps(rates, short ? 15 : 60, log, async (stack) => {
-    log('broker limit: RabbitMQ PerfTest, 1 producer + 1 consumer, on the same broker');
-    limit = await brokerLimit(stack.rabbitmq, short ? 10 : 30, log);
-    log(`  PerfTest: publish ${limit.publishRate.toFixed(0)}/s, consume ${limit.consumeRate.toFixed(0)}/s`);
-  });
+  const rates =
+    benchConfig.BENCH_PIPELINE_RATES ??
+    (short ? [100, 1_000, 2_000, 4_000] : [100, 1_000, 2_000, 4_000, 8_000, 16_000]);
+  const seconds = benchConfig.BENCH_PIPELINE_SECONDS || (short ? 15 : 60);
+  const perMessage = benchConfig.BENCH_TRADES_PER_MESSAGE;
+  const limits: BrokerLimit[] = [];
+  const onStack = async (stack: LocalStack) => {
+    for (const n of perMessage) {
+      // The same message size as the step's: one trade, or a batch of n (`{"trades":[...]}`).
+      const bytes = n === 1 ? sampleBodySize() : 12 + n * (sampleBodySize() + 1);
+      log(`broker limit: RabbitMQ PerfTest, 1 producer + 1 consumer, ${bytes}-byte messages, on the same broker`);
+      const limit = await brokerLimit(stack.rabbitmq, short ? 10 : 30, log, bytes);
+      limits.push(limit);
+      log(`  PerfTest: publish ${limit.publishRate.toFixed(0)}/s, consume ${limit.consumeRate.toFixed(0)}/s`);
+    }
+  };
+  const steps = await runPipelineSteps(rates, seconds, log, onStack, perMessage);
+  const limit = limits[0];
   writeFileSync(
     join(resultsDir, 'pipeline-throughput.svg'),
     await linePlot(
@@ -346,9 +380,19 @@ export async function run({ short, log }: BenchOptions): Promise<BenchResult> {
         '',
         '## Against the broker limit (same run, same broker)',
         '',
-        `RabbitMQ PerfTest, 1 producer + 1 consumer, persistent, confirms, prefetch 2,000, ${sampleBodySize()}-byte messages: publish ${limit.publishRate.toFixed(0)}/s, consume ${limit.consumeRate.toFixed(0)}/s.`,
+        `RabbitMQ PerfTest, 1 producer + 1 consumer, persistent, confirms, prefetch 2,000, ${limit.bytes ?? sampleBodySize()}-byte messages: publish ${limit.publishRate.toFixed(0)}/s, consume ${limit.consumeRate.toFixed(0)}/s.`,
         `Highest sustained pipeline step: ${best}/s = ${((best / limit.consumeRate) * 100).toFixed(0)} % of PerfTest's consume rate (goal: at least 50 %; our consumer also writes every trade to the database before acking).`,
       ].join('\n')
     : '';
-  return { name: 'pipeline', data: { steps, brokerLimit: limit }, markdown: pipelineMarkdown(steps) + limitSection };
+  const batchedLimits = limits
+    .slice(1)
+    .map(
+      (other, index) =>
+        `PerfTest at ${other.bytes} bytes (${perMessage[index + 1]} trades per message): publish ${other.publishRate.toFixed(0)} msg/s, consume ${other.consumeRate.toFixed(0)} msg/s = ${((other.consumeRate * (perMessage[index + 1] ?? 1)) / 1000).toFixed(0)}k trades/s.`,
+    );
+  return {
+    name: 'pipeline',
+    data: { steps, brokerLimit: limit, brokerLimits: limits },
+    markdown: [pipelineMarkdown(steps) + limitSection, ...batchedLimits].join('\n\n'),
+  };
 }

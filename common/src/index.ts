@@ -12,4 +12,5 @@ export * from './socket-events.js';
 export * from './storage.js';
 export * from './topology.js';
 export * from './trade.js';
+export * from './trade-batch.js';
 export * from './wait.js';

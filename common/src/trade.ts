@@ -41,16 +41,26 @@ export type ParseResult = { ok: true; trade: Trade } | { ok: false; reason: stri
 
 /** Parses and validates one message body; never throws. */
 export function parseTrade(body: Buffer | string, companies?: ReadonlySet<string>): ParseResult {
+  const json = readJson(body, MAX_TRADE_BYTES);
+  return json.ok ? validateTrade(json.value, companies) : json;
+}
+
+/** A message body's JSON, or why not: bigger than `maxBytes` (left unread), or not JSON. Never throws. */
+export function readJson(
+  body: Buffer | string,
+  maxBytes: number,
+): { ok: true; value: unknown; size: number } | { ok: false; reason: string } {
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-  if (size > MAX_TRADE_BYTES) {
-    return { ok: false, reason: `oversized: ${size} bytes > ${MAX_TRADE_BYTES}` };
-  }
-  let value: unknown;
+  if (size > maxBytes) return { ok: false, reason: `oversized: ${size} bytes > ${maxBytes}` };
   try {
-    value = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+    return { ok: true, value: JSON.parse(typeof body === 'string' ? body : body.toString('utf8')), size };
   } catch (error) {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
+}
+
+/** Validates one parsed trade (a message body, or one element of a batch message). */
+export function validateTrade(value: unknown, companies?: ReadonlySet<string>): ParseResult {
   const result = tradeSchema.safeParse(value);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => {

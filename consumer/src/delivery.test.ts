@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readDelivery } from './delivery.js';
+import { readDelivery, readMessage } from './delivery.js';
 
 const companies = new Set(['AAPL', 'MSFT']);
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -42,4 +42,36 @@ test('bad input gives the reason it will be dead-lettered with', () => {
   assert.deepEqual(unknown, { ok: false, reason: 'unknown company: TSLA' });
   const notJson = readDelivery('AAPL', Buffer.from('{'), companies, undefined);
   assert.ok(!notJson.ok && notJson.reason.startsWith('not JSON'));
+});
+
+test('a batch message: each trade its own part, a bad one with its reason and its JSON alone', () => {
+  const result = readMessage(
+    'AAPL',
+    body({
+      trades: [
+        { company: 'AAPL', eventType: 'buy', price: 1, id: 'a', ts: 5 },
+        { company: 'MSFT', eventType: 'buy', price: 2, id: 'b' },
+        { company: 'AAPL', eventType: 'sell', price: -3, id: 'c' },
+      ],
+    }),
+    'application/vnd.stockmarket.trades+json',
+    companies,
+    undefined,
+    7,
+  );
+  assert.ok(result.ok && result.batch);
+  assert.deepEqual(result.parts[0], { ok: true, record: { id: 'a', price: 1, quantity: 1, side: 'buy', ts: 5 } });
+  const [, wrongQueue, invalid] = result.parts;
+  assert.ok(wrongQueue && !wrongQueue.ok && invalid && !invalid.ok);
+  assert.equal(wrongQueue.reason, 'company MSFT does not belong in queue AAPL');
+  assert.match(invalid.reason, /^invalid trade: price/);
+  assert.deepEqual(JSON.parse(invalid.body.toString()), { company: 'AAPL', eventType: 'sell', price: -3, id: 'c' });
+  const single = readMessage(
+    'AAPL',
+    body({ company: 'AAPL', eventType: 'buy', price: 1 }),
+    'application/json',
+    companies,
+    1,
+  );
+  assert.ok(single.ok && !single.batch && single.parts.length === 1);
 });

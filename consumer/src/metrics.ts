@@ -10,9 +10,15 @@ export function createConsumerMetrics(registry: Registry) {
       registers,
     }),
     acked: new Counter({ name: 'consumer_acked_total', help: 'Messages acked', labelNames: ['queue'], registers }),
+    ackedTrades: new Counter({
+      name: 'consumer_acked_trades_total',
+      help: 'Trades of the messages acked (a batch message counts each of its trades, stored or parked)',
+      labelNames: ['queue'],
+      registers,
+    }),
     deadLettered: new Counter({
       name: 'consumer_dead_lettered_total',
-      help: 'Messages parked in the dead-letter queue',
+      help: 'Messages parked in the dead-letter queue (out of a batch message: each bad trade alone)',
       labelNames: ['queue', 'reason'],
       registers,
     }),

@@ -1,13 +1,14 @@
 import { delay, LEDGER_QUEUE, type Logger } from '@stockmarket/common';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import type { TradeRecord } from './aggregate.js';
 import { BatchWriter } from './batch-writer.js';
 import { Batcher } from './batcher.js';
 import { type Channels, closeChannels, openChannels, shutdownStepFailed, watchChannels } from './channels.js';
 import type { ConsumerConfig } from './config.js';
 import { DatabaseHealth } from './database-health.js';
-import { BEYOND_DEDUP_WINDOW, parkMessage, reasonKind } from './dead-letter.js';
-import { readDelivery } from './delivery.js';
+import { BEYOND_DEDUP_WINDOW } from './dead-letter.js';
+import { readMessage } from './delivery.js';
+import { Inbound, type InboundRoute } from './inbound.js';
 import { LeaseGate } from './lease-gate.js';
 import { LedgerIntake } from './ledger-intake.js';
 import type { ConsumerMetrics } from './metrics.js';
@@ -17,18 +18,23 @@ import type { TradeStore } from './store.js';
 interface Attachment extends Channels {
   readonly gate: LeaseGate;
   readonly consumerTags: Map<string, string>;
+  /** The company queues' messages, and the ledger's: acked and parked while this attachment is current. */
+  readonly trades: InboundRoute;
+  readonly ledgers: InboundRoute;
 }
 
+/** One trade waiting for its batch write, and the message it came in. */
 interface Pending {
   readonly record: TradeRecord;
-  readonly message: ConsumeMessage;
+  readonly inbound: Inbound;
   readonly attachment: Attachment;
 }
 
 /**
  * Reads the company queues (directly, or those whose write lease this replica holds), dead-letters
- * what fails validation, batches the rest per company and acks a batch only after the database
- * acknowledged its write.
+ * what fails validation (a whole message, or one trade of a batch message alone), batches the
+ * trades per company and acks a message once the database acknowledged the write of each of its
+ * trades and any bad one is parked (`Inbound`).
  */
 export class QueueConsumer {
   private current: Attachment | undefined;
@@ -77,9 +83,18 @@ export class QueueConsumer {
   /** Set-up on every (re)connection: topology, channels, then intake (directly or by lease). */
   async attach(connection: ChannelModel): Promise<void> {
     const channels = await openChannels(connection, this.config, this.logger);
+    const { deadLetters } = channels;
+    const route = {
+      deadLetters,
+      isCurrent: () => this.isCurrent(attachment),
+      metrics: this.metrics,
+      logger: this.logger,
+    };
     const attachment: Attachment = {
       ...channels,
       consumerTags: new Map(),
+      trades: { ...route, channel: channels.channel },
+      ledgers: { ...route, channel: channels.ledger },
       gate: new LeaseGate(
         connection,
         this.config,
@@ -117,7 +132,7 @@ export class QueueConsumer {
   private async consumeLedger(attachment: Attachment): Promise<void> {
     const consumerTag = await this.ledger.consume(attachment.ledger, {
       isCurrent: () => this.isCurrent(attachment),
-      deadLetter: (message, reason) => this.deadLetter(attachment, LEDGER_QUEUE, message, reason, attachment.ledger),
+      deadLetter: (message, reason) => new Inbound(attachment.ledgers, LEDGER_QUEUE, message, false, 1).park(reason),
       cancelled: () => this.cancelled(attachment, LEDGER_QUEUE),
     });
     attachment.consumerTags.set(LEDGER_QUEUE, consumerTag);
@@ -150,39 +165,23 @@ export class QueueConsumer {
 
   private onMessage(attachment: Attachment, queue: string, message: ConsumeMessage): void {
     this.metrics.consumed.inc({ queue });
-    const timestamp = message.properties.timestamp as number | undefined;
-    const delivery = readDelivery(queue, message.content, this.companies, timestamp);
-    if (!delivery.ok) {
-      this.deadLetter(attachment, queue, message, delivery.reason);
+    const { contentType, timestamp } = message.properties as { contentType?: string; timestamp?: number };
+    const read = readMessage(queue, message.content, contentType, this.companies, timestamp);
+    if (!read.ok) {
+      new Inbound(attachment.trades, queue, message, false, 1).park(read.reason);
       return;
     }
-    this.metrics.buffered.inc();
-    const full = this.batcher.add(queue, { record: delivery.record, message, attachment }, Date.now());
-    if (full) this.scheduleFlush(queue, full);
-  }
-
-  /** Parks a bad message with its reason in the dead-letter queue, then acks the original. */
-  private deadLetter(
-    attachment: Attachment,
-    queue: string,
-    message: ConsumeMessage,
-    reason: string,
-    channel: Channel = attachment.channel,
-  ): void {
-    if (!this.isCurrent(attachment)) return;
-    this.logger.warn({ queue, reason: reason.slice(0, 300), bytes: message.content.length }, 'dead-lettering message');
-    parkMessage(attachment.deadLetters, queue, message, reason).then(
-      () => {
-        if (!this.isCurrent(attachment)) return;
-        channel.ack(message);
-        this.metrics.deadLettered.inc({ queue, reason: reasonKind(reason) });
-        this.metrics.acked.inc({ queue });
-      },
-      (error: Error) => {
-        // Not parked: left unacked, it comes back after a reconnect and is tried again.
-        if (this.isCurrent(attachment)) this.logger.error({ queue, err: error.message }, 'dead-letter publish failed');
-      },
-    );
+    const inbound = new Inbound(attachment.trades, queue, message, read.batch, read.parts.length);
+    const now = Date.now();
+    for (const part of read.parts) {
+      if (!part.ok) {
+        inbound.park(part.reason, part.body);
+        continue;
+      }
+      this.metrics.buffered.inc();
+      const full = this.batcher.add(queue, { record: part.record, inbound, attachment }, now);
+      if (full) this.scheduleFlush(queue, full);
+    }
   }
 
   private scheduleFlush(company: string, items: Pending[]): void {
@@ -220,10 +219,10 @@ export class QueueConsumer {
     if (written) this.onWritten(company);
     if (!written && attachment && this.isCurrent(attachment)) attachment.gate.fence();
     if (!written || !this.isCurrent(attachment)) return;
-    const parked = items.filter((item) => written.beyondDedupWindow.has(item.record.id));
-    for (const item of parked) this.deadLetter(attachment, company, item.message, BEYOND_DEDUP_WINDOW);
-    for (const item of items) if (!parked.includes(item)) attachment.channel.ack(item.message);
-    this.metrics.acked.inc({ queue: company }, items.length - parked.length);
+    for (const { record, inbound } of items) {
+      if (written.beyondDedupWindow.has(record.id)) inbound.park(BEYOND_DEDUP_WINDOW, inbound.parkedBody(record));
+      else inbound.done();
+    }
   }
 
   /** SIGTERM: stop intake, flush every partial batch, wait for the acks. */

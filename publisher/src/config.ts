@@ -6,6 +6,7 @@ import {
   envBool,
   envInt,
   logShape,
+  MAX_TRADES_PER_MESSAGE,
   opsShape,
   parseEnv,
   setting,
@@ -77,7 +78,15 @@ export const publisherConfigShape = {
   ),
   PUBLISHER_MAX_IN_FLIGHT: setting(
     envInt(2_000, 1, 1_000_000),
-    'Window of unconfirmed messages on the confirm channel',
+    'Window of unconfirmed messages on the confirm channel (a batch message counts as one)',
+  ),
+  PUBLISHER_TRADES_PER_MESSAGE: setting(
+    envInt(1, 1, MAX_TRADES_PER_MESSAGE),
+    'Trades of one company per AMQP message; above 1, the batched wire format (`{"trades": [...]}`, content type `application/vnd.stockmarket.trades+json`, docs/consumer.md) that only our consumer reads. 1: one trade per message, the original contract',
+  ),
+  PUBLISHER_MESSAGE_LINGER_MS: setting(
+    envInt(10, 0, 10_000),
+    'With `PUBLISHER_TRADES_PER_MESSAGE` above 1: how long a partly filled message may wait for more trades of its company before it is sent',
   ),
   PUBLISHER_CONFIRM_TIMEOUT_MS: setting(
     envInt(5_000, 1_000, 600_000),

@@ -237,3 +237,23 @@ test('the watchdog gives a silent channel up once, not while the broker blocks, 
     await publisher.close();
   }
 });
+
+test('a batch message is confirmed, nacked and resent as a whole, with the same trades, counted in trades', async () => {
+  const { publisher, counts } = setup(10);
+  const { channel } = await connect(publisher);
+  const trades = ['t1', 't2', 't3'].map((id, n) => ({ id, company: 'AAPL', price: 10 + n, quantity: 1, ts: 1 }));
+  const batch: OutgoingMessage = { queue: 'AAPL', body: Buffer.from('batch-1'), id: 't1', ts: 1, trades };
+  publisher.send(batch);
+  assert.equal(counts.published, 3, 'published counts trades');
+  assert.equal(publisher.capacity(), 9, 'the window counts messages');
+  assert.deepEqual(publisher.pendingIds(), ['t1', 't2', 't3']);
+  channel.nack(1);
+  assert.deepEqual(counts.nacked, ['t1']);
+  const deadline = Date.now() + 5_000;
+  while (channel.sent.length < 2 && Date.now() < deadline) await publisher.waitForCapacity(1_000);
+  assert.deepEqual(channel.sent, ['batch-1', 'batch-1'], 'the same body: the same trade ids');
+  assert.equal(counts.republished, 3, 'republished counts trades');
+  channel.ack();
+  assert.deepEqual(counts.confirmed, ['t1']);
+  assert.deepEqual(publisher.pendingIds(), []);
+});

@@ -1,6 +1,7 @@
 import type { Logger } from '@stockmarket/common';
 import type { ConfirmChannel } from 'amqplib';
 import type { ConfirmConnection, ConfirmedPublisherOptions, DeliveryEvents, OutgoingMessage } from './outgoing.js';
+import { tradeCount, tradeIds } from './outgoing.js';
 import { RetryPause } from './retry-pause.js';
 import { StallWatchdog } from './stall-watchdog.js';
 import { Waiters } from './waiters.js';
@@ -115,9 +116,9 @@ export class ConfirmedPublisher {
     return this.inFlight.size + this.retry.length;
   }
 
-  /** Ids of every trade not confirmed yet (for the final report on shutdown); ledger messages are not trades. */
+  /** Ids of every trade not confirmed yet (for the final report on shutdown); a batch message lists all of its trades; ledger messages are not trades. */
   pendingIds(): string[] {
-    return [...this.inFlight.keys(), ...this.retry].filter((message) => !message.ledger).map((message) => message.id);
+    return [...this.inFlight.keys(), ...this.retry].flatMap(tradeIds);
   }
 
   /** How many new messages may be sent now (0 while disconnected, blocked or waiting for drain). */
@@ -129,7 +130,7 @@ export class ConfirmedPublisher {
   send(message: OutgoingMessage): void {
     if (this.pendingCount === 0) this.watchdog.firstPending();
     this.write(message);
-    this.events.published(1, message);
+    this.events.published(tradeCount(message), message);
   }
 
   private flushRetries(): void {
@@ -142,8 +143,9 @@ export class ConfirmedPublisher {
       !this.waitingForDrain &&
       this.inFlight.size < this.maxInFlight
     ) {
-      this.write(this.retry.shift() as OutgoingMessage);
-      count++;
+      const message = this.retry.shift() as OutgoingMessage;
+      this.write(message);
+      count += tradeCount(message);
     }
     if (count > 0) this.events.republished(count);
   }
@@ -164,7 +166,7 @@ export class ConfirmedPublisher {
         message.body,
         {
           persistent: true,
-          contentType: 'application/json',
+          contentType: message.contentType ?? 'application/json',
           messageId: message.id,
           timestamp: Math.floor(message.ts / 1000),
         },

@@ -42,20 +42,23 @@ async function main(): Promise<void> {
   const publisher = new ConfirmedPublisher(
     { maxInFlight: config.PUBLISHER_MAX_IN_FLIGHT, confirmTimeoutMs: config.PUBLISHER_CONFIRM_TIMEOUT_MS },
     {
+      // In trades: a batch message is sent, confirmed and nacked as a whole, and counts for each trade.
       published: (count, message) => {
         if (message.ledger) return;
         metrics.published.inc(count);
-        if (message.trade) ledger?.sent({ ...message.trade, id: message.id, ts: message.ts });
+        for (const trade of message.trades ?? []) ledger?.sent(trade);
       },
       confirmed: (message) => {
         if (message.ledger) {
           metrics.ledgerConfirmed.inc();
           return;
         }
-        confirmations.add(message.id);
-        if (message.trade) ledger?.confirmed({ ...message.trade, id: message.id, ts: message.ts });
+        for (const trade of message.trades ?? []) {
+          confirmations.add(trade.id);
+          ledger?.confirmed(trade);
+        }
       },
-      nacked: () => metrics.nacked.inc(),
+      nacked: (message) => metrics.nacked.inc(message.trades?.length ?? 1),
       republished: (count) => metrics.republished.inc(count),
       stalled: (reason) => {
         metrics.confirmTimeouts.inc();
@@ -123,6 +126,8 @@ async function main(): Promise<void> {
     pacer: new Pacer(rate, Date.now()),
     nextId: monotonicFactory(random),
     maxTrades: config.PUBLISHER_MAX_TRADES,
+    tradesPerMessage: config.PUBLISHER_TRADES_PER_MESSAGE,
+    lingerMs: config.PUBLISHER_MESSAGE_LINGER_MS,
   });
   loop.start().then(
     () => {
@@ -136,6 +141,7 @@ async function main(): Promise<void> {
     {
       companies: config.COMPANIES,
       ratePerSecond: rate,
+      tradesPerMessage: config.PUBLISHER_TRADES_PER_MESSAGE,
       queueType: config.PUBLISHER_QUEUE_TYPE,
       opsPort: ops.port,
       ledgerSource: ledger ? ledgerSource : null,

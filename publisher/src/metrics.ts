@@ -5,7 +5,11 @@ export function createPublisherMetrics(registry: Registry) {
   return {
     published: new Counter({ name: 'publisher_published_total', help: 'Trades published (first sends)', registers }),
     confirmed: new Counter({ name: 'publisher_confirmed_total', help: 'Trades confirmed by the broker', registers }),
-    nacked: new Counter({ name: 'publisher_nacked_total', help: 'Publishes nacked by the broker', registers }),
+    nacked: new Counter({
+      name: 'publisher_nacked_total',
+      help: 'Trades nacked by the broker (a batch message is nacked as a whole)',
+      registers,
+    }),
     republished: new Counter({
       name: 'publisher_republished_total',
       help: 'Trades sent again after a nack or a lost channel',
@@ -13,7 +17,7 @@ export function createPublisherMetrics(registry: Registry) {
     }),
     inFlight: new Gauge({
       name: 'publisher_in_flight',
-      help: 'Unconfirmed trades (sent or waiting to be resent)',
+      help: 'Unconfirmed messages (sent or waiting to be resent; a batch message counts as one)',
       registers,
     }),
     rate: new Gauge({

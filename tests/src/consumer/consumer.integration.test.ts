@@ -1,43 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { type CandleDoc, collectionNames, DEFAULT_COMPANIES, type HistoryDoc } from '@stockmarket/common';
-import {
-  drainQueue,
-  FerretDbServer,
-  publishRaw,
-  queueDepth,
-  RabbitMqServer,
-  ServiceProcess,
-  waitFor,
-} from '@stockmarket/stack';
-import { MongoClient } from 'mongodb';
+import { drainQueue, publishRaw, queueDepth, waitFor } from '@stockmarket/stack';
+import { consumerServers } from './servers.js';
 
-let rabbitmq: RabbitMqServer;
-let mongo: FerretDbServer;
-let client: MongoClient;
-
-before(async () => {
-  [rabbitmq, mongo] = await Promise.all([RabbitMqServer.start(), FerretDbServer.start()]);
-  client = new MongoClient(mongo.url);
-});
-after(async () => {
-  await client?.close();
-  await Promise.allSettled([rabbitmq?.stop(), mongo?.stop()]);
-});
-
+const servers = consumerServers();
 /** A consumer writing into its own database, so that the tests of this file do not mix. */
-function startConsumer(database: string, env: Record<string, string> = {}) {
-  return ServiceProcess.start(
-    'consumer',
-    {
-      RABBITMQ_URL: rabbitmq.url('consumer'),
-      MONGODB_URL: mongo.url,
-      MONGODB_DB: database,
-      ...env,
-    },
-    { label: `consumer-${database}` },
-  );
-}
+const startConsumer = servers.startConsumer;
 
 const close = (actual: unknown, expected: number, what: string) =>
   assert.ok(typeof actual === 'number' && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`);
@@ -63,7 +32,7 @@ test('stores the mean price of a batch as avgPrice, also for messages of the ori
     expected.set(company, sum / perCompany);
     bodies.set(company, trades);
   }
-  for (const [company, trades] of bodies) await publishRaw(rabbitmq, company, trades);
+  for (const [company, trades] of bodies) await publishRaw(servers.rabbitmq, company, trades);
 
   // One batch per company: it closes at BATCH_SIZE, long before the flush interval.
   const consumer = await startConsumer('original', {
@@ -72,7 +41,7 @@ test('stores the mean price of a batch as avgPrice, also for messages of the ori
     CONSUMER_FLUSH_INTERVAL_MS: '60000',
   });
   try {
-    const stocks = client.db('original').collection('stocks');
+    const stocks = servers.client.db('original').collection('stocks');
     const docs = await waitFor('three stocks documents', async () => {
       const found = await stocks.find({}).toArray();
       return found.length === 3 ? found : undefined;
@@ -103,7 +72,7 @@ test('a known set of trades gives exactly the expected stocks, history and 1 s /
     quantity,
   });
   // Two batches of four; the second 14:31:00 is split between them.
-  await publishRaw(rabbitmq, 'AAPL', [
+  await publishRaw(servers.rabbitmq, 'AAPL', [
     trade('a1', 0, 10, 2, 'buy'),
     trade('a2', 499, 12, 1, 'sell'), // last millisecond of 14:30:59
     trade('a3', 500, 11, 3, 'buy'), // first millisecond of 14:31:00
@@ -115,7 +84,7 @@ test('a known set of trades gives exactly the expected stocks, history and 1 s /
   ]);
   const consumer = await startConsumer('known', { BATCH_SIZE: '4', CONSUMER_FLUSH_INTERVAL_MS: '60000' });
   try {
-    const db = client.db('known');
+    const db = servers.client.db('known');
     await waitFor('two batches written', async () => (await consumer.metric('consumer_batches_written_total')) === 2);
 
     const stocks = await db.collection('stocks').find({}).toArray();
@@ -206,14 +175,14 @@ test('a known set of trades gives exactly the expected stocks, history and 1 s /
       close(doc.vwap, vwap, `${id} vwap`);
       assert.equal(doc.company, 'AAPL');
     }
-    assert.equal(await queueDepth(rabbitmq, 'AAPL'), 0);
+    assert.equal(await queueDepth(servers.rabbitmq, 'AAPL'), 0);
   } finally {
     await consumer.stop();
   }
 });
 
 test('each kind of bad message is dead-lettered with its reason while good ones still flow', async () => {
-  await drainQueue(rabbitmq, 'stockmarket.dead-letters');
+  await drainQueue(servers.rabbitmq, 'stockmarket.dead-letters');
   const good = (i: number) => ({ company: 'AAPL', eventType: 'buy', price: 100 + i, id: `good-${i}`, ts: Date.now() });
   const bad: Array<[string, RegExp]> = [
     ['not json at all', /^not JSON/],
@@ -235,12 +204,12 @@ test('each kind of bad message is dead-lettered with its reason while good ones 
   // Bad and good interleaved: the good ones must not wait for, or be blocked by, the bad ones.
   const bodies: string[] = [];
   for (const [index, [body]] of bad.entries()) bodies.push(body, JSON.stringify(good(index)));
-  await publishRaw(rabbitmq, 'AAPL', bodies);
+  await publishRaw(servers.rabbitmq, 'AAPL', bodies);
   const consumer = await startConsumer('bad', { BATCH_SIZE: String(bad.length), CONSUMER_FLUSH_INTERVAL_MS: '60000' });
   try {
     await waitFor('every message acked', async () => (await consumer.metric('consumer_acked_total')) === bodies.length);
     assert.equal(await consumer.metric('consumer_dead_lettered_total'), bad.length);
-    const parked = await drainQueue(rabbitmq, 'stockmarket.dead-letters');
+    const parked = await drainQueue(servers.rabbitmq, 'stockmarket.dead-letters');
     assert.equal(parked.length, bad.length);
     const expected = new Map(bad);
     for (const message of parked) {
@@ -253,10 +222,10 @@ test('each kind of bad message is dead-lettered with its reason while good ones 
       expected.delete(body);
     }
     assert.equal(expected.size, 0);
-    const stock = await client.db('bad').collection('stocks').findOne({ company: 'AAPL' });
+    const stock = await servers.client.db('bad').collection('stocks').findOne({ company: 'AAPL' });
     assert.equal(stock?.batchSize, bad.length, 'one batch of every good trade');
     assert.ok(consumer.process.running, 'the consumer survived');
-    assert.equal(await queueDepth(rabbitmq, 'AAPL'), 0);
+    assert.equal(await queueDepth(servers.rabbitmq, 'AAPL'), 0);
   } finally {
     await consumer.stop();
   }
@@ -272,16 +241,16 @@ test('SIGTERM flushes the partial batch, acks it and exits cleanly', async () =>
   }));
   const consumer = await startConsumer('sigterm', { BATCH_SIZE: '1000', CONSUMER_FLUSH_INTERVAL_MS: '600000' });
   try {
-    await publishRaw(rabbitmq, 'TSLA', trades);
+    await publishRaw(servers.rabbitmq, 'TSLA', trades);
     await waitFor('trades received', async () => (await consumer.metric('consumer_consumed_total')) === trades.length);
-    const stocks = client.db('sigterm').collection('stocks');
+    const stocks = servers.client.db('sigterm').collection('stocks');
     assert.equal(await stocks.countDocuments(), 0, 'nothing written before the batch closes');
     assert.equal(await consumer.stop(), 0, 'clean exit');
     const stock = await stocks.findOne({ company: 'TSLA' });
     assert.equal(stock?.batchSize, trades.length);
     close(stock?.avgPrice, 204, 'avgPrice');
     // Acked, not merely written: nothing comes back to the queue when the connection closes.
-    assert.equal(await queueDepth(rabbitmq, 'TSLA'), 0);
+    assert.equal(await queueDepth(servers.rabbitmq, 'TSLA'), 0);
     assert.match(consumer.process.output, /stopped cleanly/);
   } finally {
     await consumer.stop();

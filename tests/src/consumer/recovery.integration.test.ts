@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { DEFAULT_COMPANIES } from '@stockmarket/common';
-import {
-  FerretDbServer,
-  publishRaw,
-  queueDepth,
-  RabbitMqServer,
-  ServiceProcess,
-  TAKE_EVERY_LEASE,
-  waitFor,
-} from '@stockmarket/stack';
-import { type Db, MongoClient } from 'mongodb';
+import { publishRaw, ServiceProcess, waitFor } from '@stockmarket/stack';
+import type { Db } from 'mongodb';
+import { consumerServers, QUICK_CONSUMER } from './servers.js';
 import {
   candleDifferences,
   makeTrades,
@@ -21,40 +14,17 @@ import {
 } from './trades.js';
 
 const COMPANIES = [...DEFAULT_COMPANIES];
-let rabbitmq: RabbitMqServer;
-let mongo: FerretDbServer;
-let client: MongoClient;
-
-before(async () => {
-  [rabbitmq, mongo] = await Promise.all([RabbitMqServer.start(), FerretDbServer.start()]);
-  client = new MongoClient(mongo.url, { serverSelectionTimeoutMS: 2_000 });
-});
-after(async () => {
-  await client?.close();
-  await Promise.allSettled([rabbitmq?.stop(), mongo?.stop()]);
-});
+const servers = consumerServers();
 
 function consumerEnv(database: string, env: Record<string, string> = {}): Record<string, string> {
-  return {
-    RABBITMQ_URL: rabbitmq.url('consumer'),
-    MONGODB_URL: mongo.url,
-    MONGODB_DB: database,
-    BATCH_SIZE: '200',
-    CONSUMER_FLUSH_INTERVAL_MS: '300',
-    CONSUMER_LEASE_RETRY_MS: '200',
-    ...TAKE_EVERY_LEASE,
-    ...env,
-  };
+  return servers.consumerEnv(database, { ...QUICK_CONSUMER, ...env });
 }
 
 async function publishAll(trades: Map<string, PublishedTrade[]>): Promise<void> {
-  for (const [company, list] of trades) await publishRaw(rabbitmq, company, list);
+  for (const [company, list] of trades) await publishRaw(servers.rabbitmq, company, list);
 }
 
-async function queuesEmpty(): Promise<boolean> {
-  for (const queue of COMPANIES) if ((await queueDepth(rabbitmq, queue)) > 0) return false;
-  return true;
-}
+const queuesEmpty = () => servers.queuesEmpty(COMPANIES);
 
 /** Waits until every published trade is stored and acked, then compares every candle with the truth. */
 async function assertMatchesTruth(db: Db, published: PublishedTrade[], timeoutMs = 240_000): Promise<void> {
@@ -81,7 +51,7 @@ test('kill -9 at random moments, restarted each time: every aggregate equals the
   const trades = makeTrades(COMPANIES, 4000, { prefix: 'k' });
   const published = [...trades.values()].flat();
   await publishAll(trades);
-  const db = client.db('kill');
+  const db = servers.client.db('kill');
   const consumer = await ServiceProcess.start('consumer', consumerEnv('kill'), { label: 'consumer-kill' });
   let midRun = 0;
   try {
@@ -104,7 +74,7 @@ test('three replicas give the same result as one, and a killed lease holder is t
   const first = makeTrades(COMPANIES, 1500, { prefix: 'r' });
   const second = makeTrades(COMPANIES, 1500, { prefix: 's', start: Date.UTC(2024, 0, 2, 15, 0, 0) + 71 });
   await publishAll(first);
-  const db = client.db('replicas');
+  const db = servers.client.db('replicas');
   const replicas = await Promise.all(
     [0, 1, 2].map((index) =>
       ServiceProcess.start('consumer', consumerEnv('replicas', { CONSUMER_MAX_LEASES: '1' }), {
@@ -138,7 +108,7 @@ test('three replicas give the same result as one, and a killed lease holder is t
 test('database stopped for seconds under load: /readyz is 503, nothing is lost, the consumer catches up', async () => {
   const trades = makeTrades(COMPANIES, 3000, { prefix: 'o' });
   const published = [...trades.values()].flat();
-  const db = client.db('outage');
+  const db = servers.client.db('outage');
   const consumer = await ServiceProcess.start('consumer', consumerEnv('outage'), { label: 'consumer-outage' });
   const readyStatus = async () => (await fetch(`${consumer.url}/readyz`)).status;
   try {
@@ -146,11 +116,12 @@ test('database stopped for seconds under load: /readyz is 503, nothing is lost, 
     const chunk = 300;
     const publishing = (async () => {
       for (let offset = 0; offset < 3000; offset += chunk) {
-        for (const [company, list] of trades) await publishRaw(rabbitmq, company, list.slice(offset, offset + chunk));
+        for (const [company, list] of trades)
+          await publishRaw(servers.rabbitmq, company, list.slice(offset, offset + chunk));
       }
     })();
     await waitFor('some trades stored', async () => (await storedTradeCount(db)) > 0, { timeoutMs: 60_000 });
-    await mongo.pause();
+    await servers.mongo.pause();
     const pausedAt = Date.now();
     try {
       await waitFor('/readyz 503 while the database is down', async () => (await readyStatus()) === 503, {
@@ -167,7 +138,7 @@ test('database stopped for seconds under load: /readyz is 503, nothing is lost, 
         { timeoutMs: 30_000, intervalMs: 250 },
       );
     } finally {
-      await mongo.resume();
+      await servers.mongo.resume();
     }
     await publishing;
     await waitFor('/readyz 200 again', async () => (await readyStatus()) === 200, { timeoutMs: 60_000 });
