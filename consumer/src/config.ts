@@ -44,7 +44,7 @@ export const consumerConfigShape = {
   ),
   CONSUMER_LEASES: setting(
     envBool(true),
-    'One active writer per company at a time, held as an exclusive queue on the broker (docs/consumer.md); `false`: plain competing consumers',
+    'One active writer per company at a time: the single active consumer of a quorum lease queue on the broker (docs/consumer.md); `false`: plain competing consumers',
   ),
   /*
    * 1: replicas spread the companies, one each, and the rest stand by (compose's three, the
@@ -55,9 +55,13 @@ export const consumerConfigShape = {
     'Soft cap of companies one replica writes: below it a replica takes any free company, at it only orphans no other replica took (after a patience, docs/consumer.md)',
   ),
   CONSUMER_LEASE_RETRY_MS: setting(envInt(1000, 50, 60_000), 'How often a replica tries to take free leases'),
+  CONSUMER_LEASE_TERM_MS: setting(
+    envInt(2000, 200, 60_000),
+    'A holder starts writes of a company only within this long of the last return of its lease token that came back (renewed four times per term, at most every second); a replica taking a lease waits this long plus the takeover delay before its first write (docs/consumer.md, fencing)',
+  ),
   CONSUMER_LEASE_TAKEOVER_DELAY_MS: setting(
     envInt(1000, 0, 60_000),
-    'After taking a lease, wait this long before the first write of that company, so that a write the previous holder began ends first (docs/consumer.md, fencing)',
+    "After taking a lease and waiting out the previous holder's term, wait this long more before the first write of that company, so that a write the previous holder began in its term ends first (docs/consumer.md, fencing)",
   ),
   CONSUMER_DEDUP_RETENTION_MINUTES: setting(
     envInt(15, 1, 7 * 24 * 60),

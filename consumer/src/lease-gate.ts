@@ -1,12 +1,18 @@
 import type { Logger } from '@stockmarket/common';
 import type { ChannelModel } from 'amqplib';
 import type { ConsumerConfig } from './config.js';
-import { LeaseRenewal, LeaseRounds, LeaseTerm, patienceRounds, tryAcquireLease } from './leases.js';
+import { LeaseTokens } from './lease-tokens.js';
+import { declareLeaseQueue, LEASE_TOKEN_EXCHANGE, LeaseRounds, LeaseTerms, patienceRounds } from './leases.js';
 import type { ConsumerMetrics } from './metrics.js';
 
 export type LeaseSettings = Pick<
   ConsumerConfig,
-  'QUEUES' | 'CONSUMER_LEASES' | 'CONSUMER_MAX_LEASES' | 'CONSUMER_LEASE_RETRY_MS' | 'CONSUMER_LEASE_TAKEOVER_DELAY_MS'
+  | 'QUEUES'
+  | 'CONSUMER_LEASES'
+  | 'CONSUMER_MAX_LEASES'
+  | 'CONSUMER_LEASE_RETRY_MS'
+  | 'CONSUMER_LEASE_TERM_MS'
+  | 'CONSUMER_LEASE_TAKEOVER_DELAY_MS'
 >;
 
 /** What the gate asks of the queue consumer that owns its connection. */
@@ -19,24 +25,28 @@ export interface LeaseGateHooks {
   taken(company: string): Promise<void>;
   /** The leases are lost (fenced): give up the connection, so their trades are redelivered. */
   lost(): void;
-  /** The renewals' channel closed (a refused renewal closes it): like any dead channel. */
+  /** The lease tokens' channel closed, or the broker cancelled a lease: like any dead channel. */
   closed(): void;
 }
 
 /**
  * The write leases of one broker connection and the fencing that goes with them, behind three
- * questions: may a write start now (`mayWrite`), how long until a company taken over may be
- * written (`writableInMs`), and the leases are lost (`fence`). Without CONSUMER_LEASES every
- * queue is read directly: writes are always allowed and nothing is claimed.
+ * questions: may a write of a company start now (`mayWrite`), how long until a company taken over
+ * may be written (`writableInMs`), and the leases are lost (`fence`). Without CONSUMER_LEASES
+ * every queue is read directly: writes are always allowed and nothing is claimed.
  */
 export class LeaseGate {
   private readonly rounds: LeaseRounds;
-  /** How long the leases of this connection may be written under (self-fencing). */
-  private readonly term: LeaseTerm;
-  /** Per company taken on this connection: no write before this time (the takeover delay). */
+  /** How long each lease of this connection may be written under (self-fencing). */
+  private readonly terms: LeaseTerms;
+  /** Per company taken on this connection: no write before this time (term + takeover delay). */
   private readonly writableAt = new Map<string, number>();
+  /** Lease queues declared on this connection, and those an older consumer still holds exclusively. */
+  private readonly declared = new Set<string>();
+  private tokens: LeaseTokens | undefined;
+  private claiming = false;
   private timer: NodeJS.Timeout | undefined;
-  private renewal: LeaseRenewal | undefined;
+  private renewals: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly connection: ChannelModel,
@@ -50,25 +60,33 @@ export class LeaseGate {
       settings.CONSUMER_MAX_LEASES,
       patienceRounds(settings.CONSUMER_LEASE_RETRY_MS),
     );
-    this.term = new LeaseTerm(negotiatedHeartbeat(connection));
+    this.terms = new LeaseTerms(settings.CONSUMER_LEASE_TERM_MS);
   }
 
-  /** With leases: the renewals' channel, a first round of claims, then a round every retry interval. */
+  /** With leases: the tokens' channel, a first round of claims, then a round every retry interval. */
   async start(): Promise<void> {
     if (!this.settings.CONSUMER_LEASES) return;
-    const renewals = await this.connection.createChannel();
-    renewals.on('close', () => this.hooks.closed());
-    renewals.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'lease lost'));
-    this.renewal = new LeaseRenewal(
-      renewals,
-      this.term,
-      () => this.rounds.companiesHeld,
-      () => {
-        if (this.rounds.count > 0 && !this.term.valid()) this.fence();
-      },
-    );
-    if (!Number.isFinite(this.term.validForMs)) {
-      this.logger.warn('AMQP heartbeat disabled: a holder cut off from the broker is not fenced (docs/consumer.md)');
+    const channel = await this.connection.createChannel();
+    channel.on('close', () => this.hooks.closed());
+    channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'lease channel error'));
+    await channel.assertExchange(LEASE_TOKEN_EXCHANGE, 'direct', { durable: true });
+    // A claim waits for its token at most half a term: a round trip through the queue's leader.
+    this.tokens = new LeaseTokens(channel, this.terms, Math.min(1000, this.terms.validForMs / 2), (company) => {
+      this.logger.warn({ company }, 'lease queue consumer cancelled by the broker');
+      this.hooks.closed();
+    });
+    await this.tokens.start();
+    this.renewals = setInterval(() => {
+      const held = this.rounds.companiesHeld;
+      if (held.length === 0) return;
+      const lapsed = this.terms.expired(held);
+      if (lapsed !== undefined) this.fence(lapsed);
+      else this.tokens?.renew();
+    }, this.terms.renewEveryMs);
+    if (negotiatedHeartbeat(this.connection) === 0) {
+      this.logger.warn(
+        'AMQP heartbeat disabled: the broker may not notice a holder cut off from it, and its leases stay with it (docs/consumer.md)',
+      );
     }
     await this.claim();
     this.timer = setInterval(() => {
@@ -77,31 +95,46 @@ export class LeaseGate {
   }
 
   private async claim(): Promise<void> {
-    if (!this.hooks.isCurrent() || this.hooks.isStopping()) return;
-    const sentAt = performance.now();
-    await this.rounds.claim(
-      (company) => tryAcquireLease(this.connection, company),
-      () => this.hooks.isCurrent(),
-      async (company) => {
-        // The broker granted the lease to a request sent at `sentAt` or later: a renewal too.
-        this.term.renewed(sentAt);
-        this.writableAt.set(company, performance.now() + this.settings.CONSUMER_LEASE_TAKEOVER_DELAY_MS);
-        this.metrics.leases.set(this.rounds.count);
-        this.metrics.lease.set({ company }, 1);
-        this.metrics.leaseTaken.set({ company }, Date.now() / 1000);
-        this.logger.info({ company }, 'took the write lease; consuming');
-        await this.hooks.taken(company);
-      },
-    );
+    if (!this.hooks.isCurrent() || this.hooks.isStopping() || this.claiming) return;
+    this.claiming = true;
+    try {
+      await this.rounds.claim(
+        (company) => this.tryAcquire(company),
+        () => this.hooks.isCurrent(),
+        async (company) => {
+          // The previous holder may start writes for one more term: wait it out, and the delay.
+          const wait = this.settings.CONSUMER_LEASE_TERM_MS + this.settings.CONSUMER_LEASE_TAKEOVER_DELAY_MS;
+          this.writableAt.set(company, performance.now() + wait);
+          this.metrics.leases.set(this.rounds.count);
+          this.metrics.lease.set({ company }, 1);
+          this.metrics.leaseTaken.set({ company }, Date.now() / 1000);
+          this.metrics.leaseWritable.set({ company }, (Date.now() + wait) / 1000);
+          this.logger.info({ company, firstWriteInMs: wait }, 'took the write lease; consuming');
+          await this.hooks.taken(company);
+        },
+      );
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private async tryAcquire(company: string): Promise<boolean> {
+    const tokens = this.tokens;
+    if (!tokens) return false;
+    if (!this.declared.has(company)) {
+      if (!(await declareLeaseQueue(this.connection, company))) return false;
+      this.declared.add(company);
+    }
+    return tokens.claim(company);
   }
 
   /**
-   * May a write start now? With leases, only within the term the broker last renewed
-   * (`LeaseTerm`): a holder cut off from the broker stops writing before the broker can give its
-   * leases to a standby.
+   * May a write of `company` start now? With leases, only within the term its token last came
+   * back in (`LeaseTerms`): a holder whose lease moved, or that is cut off from the broker or from
+   * a majority of the cluster, stops writing before a new holder's first write.
    */
-  mayWrite(): boolean {
-    return !this.settings.CONSUMER_LEASES || this.term.valid();
+  mayWrite(company: string): boolean {
+    return !this.settings.CONSUMER_LEASES || this.terms.valid(company);
   }
 
   /** How long a company's first write must still wait after its takeover (0: none). */
@@ -109,13 +142,13 @@ export class LeaseGate {
     return (this.writableAt.get(company) ?? 0) - performance.now();
   }
 
-  /** The leases' term ran out: stop writing and give them up (the trades are redelivered). */
-  fence(): void {
+  /** A lease's term ran out: stop writing and give every lease up (the trades are redelivered). */
+  fence(company: string): void {
     if (!this.hooks.isCurrent()) return;
     this.metrics.fenced.inc();
     this.logger.warn(
-      { sinceRenewalMs: Math.round(this.term.sinceRenewalMs()), termMs: this.term.validForMs },
-      'the broker did not renew the leases in time: no more writes, closing the connection',
+      { company, sinceRenewalMs: Math.round(this.terms.sinceRenewalMs(company)), termMs: this.terms.validForMs },
+      'the lease token did not come back in time: no more writes, closing the connection',
     );
     this.hooks.lost();
   }
@@ -123,7 +156,7 @@ export class LeaseGate {
   /** No more rounds or renewals (the consumer stops). */
   stop(): void {
     clearInterval(this.timer);
-    this.renewal?.stop();
+    clearInterval(this.renewals);
   }
 
   /** The connection is gone, and its leases with it. */
@@ -132,6 +165,7 @@ export class LeaseGate {
     this.metrics.leases.set(0);
     this.metrics.lease.reset();
     this.metrics.leaseTaken.reset();
+    this.metrics.leaseWritable.reset();
   }
 }
 

@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { delay } from '@stockmarket/common';
-import { LeaseRenewal, LeaseRounds, LeaseTerm, leaseQueueName, patienceRounds, roundsBeforeTrying } from './leases.js';
+import type { ConsumeMessage } from 'amqplib';
+import { LeaseTokens, type TokenChannel } from './lease-tokens.js';
+import {
+  LEASE_TOKEN_EXCHANGE,
+  LeaseRounds,
+  LeaseTerms,
+  leaseQueueName,
+  patienceRounds,
+  roundsBeforeTrying,
+} from './leases.js';
 
 const companies = ['AAPL', 'MSFT', 'TSLA', 'NVDA'];
 
-/** Exclusive lease queues as the broker keeps them: one owner each, freed when the owner dies. */
+/** Leases as the broker keeps them: one owner each, freed when the owner dies. */
 class FakeBroker {
   readonly owners = new Map<string, string>();
 
@@ -95,64 +104,108 @@ test('with no replica below its cap, the orphans go to the least loaded busy rep
 test('lease queue names fit the consumer user permissions (stockmarket.lease.<TICKER>)', () => {
   assert.equal(leaseQueueName('BRK.B'), 'stockmarket.lease.BRK.B');
   assert.match(leaseQueueName('AAPL'), /^stockmarket\.lease\..+$/);
+  assert.match(LEASE_TOKEN_EXCHANGE, /^stockmarket\.lease\..+$/);
 });
 
-test('a lease term lasts one heartbeat from the send time of the last answered renewal', () => {
-  const term = new LeaseTerm(2);
-  assert.equal(term.validForMs, 2000);
-  assert.equal(term.valid(0), false, 'never renewed: no write');
-  term.renewed(1000);
-  assert.equal(term.valid(2999), true);
-  assert.equal(term.valid(3000), false);
-  term.renewed(500); // an older answer arriving late does not move the term back
-  assert.equal(term.valid(2999), true);
-  assert.equal(term.renewEveryMs, 500);
-  assert.equal(new LeaseTerm(60).renewEveryMs, 1000, 'at most a second apart');
+test('a lease term lasts from the send time of the last request whose token came back', () => {
+  const terms = new LeaseTerms(2000);
+  assert.equal(terms.valid('AAPL', 0), false, 'never renewed: no write');
+  terms.renewed('AAPL', 1000);
+  assert.equal(terms.valid('AAPL', 2999), true);
+  assert.equal(terms.valid('AAPL', 3000), false);
+  terms.renewed('AAPL', 500); // an older proof arriving late does not move the term back
+  assert.equal(terms.valid('AAPL', 2999), true);
+  assert.equal(terms.valid('MSFT', 2999), false, 'each company has its own term');
+  assert.equal(terms.expired(['AAPL', 'MSFT'], 2000), 'MSFT');
+  assert.equal(terms.renewEveryMs, 500);
+  assert.equal(new LeaseTerms(60_000).renewEveryMs, 1000, 'at most a second apart');
 });
 
-test('without a heartbeat the broker never frees a silent lease, so the term never runs out', () => {
-  const term = new LeaseTerm(0);
-  term.renewed(0);
-  assert.equal(term.valid(1e12), true);
-});
-
-/** Polls `check` every 20 ms until it holds, failing after 5 s. */
+/** Polls `check` every 10 ms until it holds, failing after 5 s. */
 async function until(what: string, check: () => boolean): Promise<void> {
   const deadline = Date.now() + 5000;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
+    await delay(10);
   }
 }
 
-test('renewals ask for every held lease; an unanswered one lets the term run out', async () => {
-  const asked: string[] = [];
-  let answer = true;
-  const channel = {
-    checkQueue: (queue: string) => {
-      asked.push(queue);
-      // A cut-off broker: the request is never answered.
-      return answer ? Promise.resolve({ queue, messageCount: 0, consumerCount: 0 }) : new Promise<never>(() => {});
-    },
-  };
-  const term = new LeaseTerm(0.4); // renewed every 100 ms
-  let rounds = 0;
-  const renewal = new LeaseRenewal(
-    channel,
-    term,
-    () => ['AAPL', 'MSFT'],
-    () => rounds++,
-  );
-  try {
-    await until('a renewal', () => term.valid());
-    assert.deepEqual(asked.slice(0, 2), ['stockmarket.lease.AAPL', 'stockmarket.lease.MSFT']);
-    answer = false;
-    await until('the term to run out', () => !term.valid());
-    const askedWhenCut = asked.length;
-    const roundsWhenCut = rounds;
-    await until('two more rounds', () => rounds >= roundsWhenCut + 2);
-    assert.ok(asked.length <= askedWhenCut + 2, 'one unanswered renewal at a time, not a pile of them');
-  } finally {
-    renewal.stop();
+/** A lease queue's single active consumer as the broker keeps it: the token goes to the active one only. */
+class FakeTokenChannel {
+  active = true;
+  readonly published: string[] = [];
+  readonly nacked: ConsumeMessage[] = [];
+  readonly cancelled: string[] = [];
+  waiting = 1;
+  private onMessage: ((message: ConsumeMessage | null) => void) | undefined;
+
+  async prefetch() {}
+  async checkQueue() {
+    return { queue: '', messageCount: this.waiting, consumerCount: 0 };
   }
+  publish(_exchange: string, routingKey: string) {
+    this.published.push(routingKey);
+    this.waiting = 1;
+    return true;
+  }
+  async consume(_queue: string, onMessage: (message: ConsumeMessage | null) => void) {
+    this.onMessage = onMessage;
+    if (this.active) setImmediate(() => this.deliver());
+    return { consumerTag: 'lease-tag' };
+  }
+  async cancel(tag: string) {
+    this.cancelled.push(tag);
+    return { consumerTag: tag };
+  }
+  nack(message: ConsumeMessage) {
+    this.nacked.push(message);
+    if (this.active) setImmediate(() => this.deliver());
+  }
+  deliver() {
+    this.onMessage?.({ content: Buffer.from('token'), fields: {}, properties: {} } as unknown as ConsumeMessage);
+  }
+}
+
+function tokensOn(channel: FakeTokenChannel, terms = new LeaseTerms(200), cancelled: string[] = []) {
+  const tokens = new LeaseTokens(channel as unknown as TokenChannel, terms, 50, (company) => cancelled.push(company));
+  return { tokens, terms, cancelled };
+}
+
+test('a claim wins when the token is delivered (the active consumer), and renewals keep the term', async () => {
+  const channel = new FakeTokenChannel();
+  const { tokens, terms } = tokensOn(channel);
+  assert.equal(await tokens.claim('AAPL'), true);
+  assert.deepEqual(tokens.companiesHeld, ['AAPL']);
+  assert.deepEqual(channel.published, [], 'a token was waiting: none published');
+  assert.equal(terms.valid('AAPL'), true);
+  tokens.renew();
+  tokens.renew(); // one return at a time
+  assert.equal(channel.nacked.length, 1);
+  await until('the token back', () => channel.nacked.length === 1 && terms.sinceRenewalMs('AAPL') < 200);
+  // Another replica became active: the returned token does not come back, the term runs out.
+  channel.active = false;
+  await delay(5);
+  tokens.renew();
+  await until('the term to run out', () => !terms.valid('AAPL'));
+});
+
+test('a claim with no token within the wait is refused (another holds it) and cancelled; a late token is given back', async () => {
+  const channel = new FakeTokenChannel();
+  channel.active = false;
+  channel.waiting = 0;
+  const { tokens } = tokensOn(channel);
+  assert.equal(await tokens.claim('MSFT'), false);
+  assert.deepEqual(channel.cancelled, ['lease-tag']);
+  assert.deepEqual(channel.published, ['MSFT'], 'no token was waiting: one published');
+  assert.deepEqual(tokens.companiesHeld, []);
+  channel.deliver();
+  assert.equal(channel.nacked.length, 1, 'the late token went back to the queue');
+});
+
+test('the broker cancelling a lease queue consumer is reported', async () => {
+  const channel = new FakeTokenChannel();
+  const { tokens, cancelled } = tokensOn(channel);
+  assert.equal(await tokens.claim('TSLA'), true);
+  (channel as unknown as { onMessage: (message: null) => void }).onMessage(null);
+  assert.deepEqual(cancelled, ['TSLA']);
 });

@@ -1,20 +1,41 @@
 import { AMQP_REPLY, DEFAULT_BACKOFF, onThrowawayChannel } from '@stockmarket/common';
-import type { Channel, ChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 
-/** The exclusive queue whose existence on a connection means "this connection writes company X". */
+/** The quorum queue whose single active consumer writes company X (docs/consumer.md, leases). */
 export const leaseQueueName = (company: string) => `stockmarket.lease.${company}`;
 
+/** Where lease tokens are published, bound to each lease queue by its company (not the default exchange: the consumer user may not publish to company queues). */
+export const LEASE_TOKEN_EXCHANGE = 'stockmarket.lease.tokens';
+
 /**
- * Tries to take the write lease of a company: declaring an exclusive queue succeeds for one
- * connection only, and the broker deletes it when that connection dies (crash, kill -9, network
- * loss), so a standby replica takes over without any clock or heartbeat of ours.
+ * A lease queue: quorum (its state is Raft's, so a minority of the cluster can neither hand the
+ * lease over nor renew it), single active consumer (the holder), at most one token waiting
+ * (a spare; extra ones are dropped from the head), tokens never dead-lettered for being returned
+ * often (each renewal returns one).
  */
-export async function tryAcquireLease(connection: ChannelModel, company: string): Promise<boolean> {
-  const refused = await onThrowawayChannel(connection, (channel) =>
-    channel.assertQueue(leaseQueueName(company), { exclusive: true, durable: false, autoDelete: false, arguments: {} }),
-  );
+export const LEASE_QUEUE_ARGUMENTS = Object.freeze({
+  'x-queue-type': 'quorum',
+  'x-single-active-consumer': true,
+  'x-max-length': 1,
+  'x-overflow': 'drop-head',
+  'x-delivery-limit': -1,
+});
+
+/**
+ * Declares a company's lease queue and binds it to the token exchange. False when a consumer of
+ * the version before 8 Dec still holds it as an exclusive queue (RESOURCE_LOCKED): the company
+ * is taken, which keeps one writer during a rolling upgrade.
+ */
+export async function declareLeaseQueue(
+  connection: Pick<ChannelModel, 'createChannel'>,
+  company: string,
+): Promise<boolean> {
+  const queue = leaseQueueName(company);
+  const refused = await onThrowawayChannel(connection, async (channel) => {
+    await channel.assertQueue(queue, { durable: true, arguments: { ...LEASE_QUEUE_ARGUMENTS } });
+    await channel.bindQueue(queue, LEASE_TOKEN_EXCHANGE, company);
+  });
   if (!refused) return true;
-  // RESOURCE_LOCKED: another connection holds it. Anything else is a fault, not "taken".
   if (refused.code === AMQP_REPLY.RESOURCE_LOCKED) return false;
   throw new Error(`lease ${company}: ${refused.message}`);
 }
@@ -95,84 +116,41 @@ export class LeaseRounds {
 }
 
 /**
- * The holder's own bound on its leases (self-fencing). The broker frees a lease when it has heard
- * nothing on the holder's connection for two to three heartbeat intervals (RabbitMQ's
- * rabbit_heartbeat: "time out between 2 and 3 intervals after the last data has been received").
- * A broker reply to a request sent at time t proves the broker heard the holder at or after t, so
- * the lease cannot be freed before t + 2 heartbeats. The holder starts no write later than
- * t + one heartbeat: a write it began in time has another heartbeat to end before a standby can
- * even take the lease, and the standby waits its takeover delay on top. Times are this process's
- * monotonic clock (durations, no clock synchronisation). A heartbeat of 0 (disabled) means the
- * broker never times the connection out, and no bound can be given: then only a lost lease stops
- * writing.
+ * The holder's own bound on each lease (self-fencing). A lease token delivered to this replica
+ * after a request sent at time t (a claim's subscription, or a renewal returning the token) proves
+ * that the lease queue's leader, in Raft order after t, saw this replica as its single active
+ * consumer. A write of that company may start until t + the term. A replica that takes a lease
+ * waits the term plus the takeover delay before its first write, so that the previous holder,
+ * whose last proof predates the handover, has stopped starting writes and ended the last one.
+ * Times are this process's monotonic clock (durations, no clock synchronisation).
  */
-export class LeaseTerm {
-  private renewedAt = Number.NEGATIVE_INFINITY;
-  readonly validForMs: number;
+export class LeaseTerms {
+  private readonly renewedAt = new Map<string, number>();
 
-  constructor(heartbeatSeconds: number) {
-    this.validForMs = heartbeatSeconds > 0 ? heartbeatSeconds * 1000 : Number.POSITIVE_INFINITY;
+  constructor(readonly validForMs: number) {}
+
+  /** A token came back for a request sent at `sentAt` (performance.now()). */
+  renewed(company: string, sentAt: number): void {
+    if (sentAt > (this.renewedAt.get(company) ?? Number.NEGATIVE_INFINITY)) this.renewedAt.set(company, sentAt);
   }
 
-  /** The broker answered a request sent at `sentAt` (performance.now()) on the leases' connection. */
-  renewed(sentAt: number): void {
-    if (sentAt > this.renewedAt) this.renewedAt = sentAt;
+  /** May a write of `company` start now? */
+  valid(company: string, now = performance.now()): boolean {
+    return now - (this.renewedAt.get(company) ?? Number.NEGATIVE_INFINITY) < this.validForMs;
   }
 
-  /** May a write start now? */
-  valid(now = performance.now()): boolean {
-    return now - this.renewedAt < this.validForMs;
+  /** The first of `companies` whose term ran out, if any. */
+  expired(companies: Iterable<string>, now = performance.now()): string | undefined {
+    for (const company of companies) if (!this.valid(company, now)) return company;
+    return undefined;
   }
 
-  sinceRenewalMs(now = performance.now()): number {
-    return now - this.renewedAt;
+  sinceRenewalMs(company: string, now = performance.now()): number {
+    return now - (this.renewedAt.get(company) ?? Number.NEGATIVE_INFINITY);
   }
 
-  /** How often to renew: four times per term, at most once a second, at least every 100 ms. */
+  /** How often to renew: four times per term, at most once a second, at least every 50 ms. */
   get renewEveryMs(): number {
-    return Math.max(100, Math.min(1000, Math.floor(this.validForMs / 4)));
-  }
-}
-
-/**
- * Renews the leases of one connection: asks the broker, on a channel of their own, whether each
- * held lease queue is still there (a passive declare, one round trip; an exclusive queue answers
- * only its owner's connection). A reply renews the term; a refusal (the lease is gone) closes that
- * channel, which the caller treats like any dead channel. One renewal at a time: while the broker
- * does not answer, the term runs out.
- */
-export class LeaseRenewal {
-  private busy = false;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(
-    private readonly channel: Pick<Channel, 'checkQueue'>,
-    private readonly term: LeaseTerm,
-    private readonly held: () => readonly string[],
-    onRound: () => void,
-  ) {
-    this.timer = setInterval(() => {
-      this.renew();
-      onRound();
-    }, term.renewEveryMs);
-  }
-
-  private renew(): void {
-    const companies = this.held();
-    if (this.busy || companies.length === 0) return;
-    this.busy = true;
-    const sentAt = performance.now();
-    Promise.all(companies.map((company) => this.channel.checkQueue(leaseQueueName(company)))).then(
-      () => {
-        this.busy = false;
-        this.term.renewed(sentAt);
-      },
-      // The channel closes with the refusal; its 'close' handler ends the connection.
-      () => {},
-    );
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
+    return Math.max(50, Math.min(1000, Math.floor(this.validForMs / 4)));
   }
 }

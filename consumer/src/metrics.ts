@@ -59,9 +59,15 @@ export function createConsumerMetrics(registry: Registry) {
       labelNames: ['company'],
       registers,
     }),
+    leaseWritable: new Gauge({
+      name: 'consumer_lease_writable_timestamp_seconds',
+      help: 'From when this replica may write each company it holds: taken + lease term + takeover delay (Unix time)',
+      labelNames: ['company'],
+      registers,
+    }),
     fenced: new Counter({
       name: 'consumer_lease_fenced_total',
-      help: 'Times this replica stopped writing because the broker did not renew its leases in time',
+      help: 'Times this replica stopped writing because a lease token did not come back within the lease term',
       registers,
     }),
     lastWritten: new Gauge({

@@ -28,8 +28,12 @@ export class FakeChannel extends EventEmitter {
   private readonly consumers = new Map<string, (message: ConsumeMessage | null) => void>();
   private readonly unconfirmed: Callback[] = [];
   private deliveryTag = 0;
-  /** A lease renewal that never comes back: the broker does not answer. */
+  /**
+   * Lease tokens: each lease queue consumer is delivered one at once (the lease is free), and a
+   * returned one comes back ('answer'), or never does ('hang': the broker stopped answering).
+   */
   renewals: 'answer' | 'hang' = 'answer';
+  readonly nacked: ConsumeMessage[] = [];
 
   reads(queue: string): boolean {
     return this.consumers.has(queue);
@@ -47,7 +51,14 @@ export class FakeChannel extends EventEmitter {
 
   async consume(queue: string, onMessage: (message: ConsumeMessage | null) => void) {
     this.consumers.set(queue, onMessage);
+    if (isLeaseQueue(queue)) setImmediate(() => this.deliver(queue, 'token'));
     return { consumerTag: `tag-${queue}` };
+  }
+
+  nack(message: ConsumeMessage, _allUpTo: boolean, requeue: boolean): void {
+    this.nacked.push(message);
+    const queue = message.fields.routingKey;
+    if (requeue && isLeaseQueue(queue) && this.renewals === 'answer') setImmediate(() => this.deliver(queue, 'token'));
   }
 
   ack(message: ConsumeMessage): void {
@@ -71,8 +82,9 @@ export class FakeChannel extends EventEmitter {
     for (const callback of this.unconfirmed.splice(0)) callback(null);
   }
 
-  checkQueue() {
-    return this.renewals === 'hang' ? new Promise(() => {}) : Promise.resolve({});
+  /** A token is waiting in every lease queue: a claim publishes none. */
+  async checkQueue() {
+    return { messageCount: 1 };
   }
 
   async prefetch() {}
@@ -90,11 +102,7 @@ export class FakeConnection {
   readonly channels: FakeChannel[] = [];
   closed = false;
   /** amqplib keeps the negotiated heartbeat (seconds) on its inner connection. */
-  readonly connection: { heartbeat: number };
-
-  constructor(heartbeatSeconds = 60) {
-    this.connection = { heartbeat: heartbeatSeconds };
-  }
+  readonly connection = { heartbeat: 60 };
 
   async createChannel() {
     const channel = new FakeChannel();
@@ -157,6 +165,8 @@ export class FakeStore {
     for (const write of this.writes) write.settle();
   }
 }
+
+const isLeaseQueue = (queue: string) => queue.startsWith('stockmarket.lease.');
 
 export const trade = (id: string) => JSON.stringify({ company: 'AAPL', eventType: 'buy', price: 101.5, id });
 

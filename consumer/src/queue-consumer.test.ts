@@ -59,11 +59,14 @@ test('a failed write is not acked; when its channel closes it is given up, to be
   assert.equal(aapl.acked.length, 0, 'nothing acked');
 });
 
-test('with leases: a holder the broker stops answering is fenced; it neither writes nor acks', async () => {
-  // Heartbeat 0.2 s: the term is 200 ms after the last answer (docs/consumer.md, self-fencing).
-  const cutOff = new FakeConnection(0.2);
+test('with leases: a holder whose token stops coming back is fenced; it neither writes nor acks', async () => {
+  // A term of 200 ms after the last return that came back (docs/consumer.md, self-fencing).
+  const cutOff = new FakeConnection();
   cutOff.renewals = 'hang';
-  const { connection, store, metrics, stop } = await setup({ CONSUMER_LEASES: 'true', QUEUES: 'AAPL' }, cutOff);
+  const { connection, store, metrics, stop } = await setup(
+    { CONSUMER_LEASES: 'true', QUEUES: 'AAPL', CONSUMER_LEASE_TERM_MS: '200' },
+    cutOff,
+  );
   try {
     const aapl = connection.reader('AAPL');
     await until('the fencing', () => connection.closed, 2_000);
@@ -73,6 +76,30 @@ test('with leases: a holder the broker stops answering is fenced; it neither wri
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(store.writes.length, 0, 'no write after the term ran out');
     assert.equal(aapl.acked.length, 0);
+  } finally {
+    await stop();
+  }
+});
+
+test('with leases: a holder whose token keeps coming back writes once the takeover wait is over, and acks', async () => {
+  const { connection, store, metrics, stop } = await setup({
+    CONSUMER_LEASES: 'true',
+    QUEUES: 'AAPL',
+    CONSUMER_LEASE_TERM_MS: '200',
+  });
+  try {
+    await until('the lease', () => connection.channels.some((channel) => channel.reads('AAPL')));
+    const aapl = connection.reader('AAPL');
+    const tokens = connection.reader('stockmarket.lease.AAPL');
+    aapl.deliver('AAPL', trade('t1'));
+    aapl.deliver('AAPL', trade('t2'));
+    await until('the batch write', () => store.writes.length === 1, 2_000);
+    store.writes[0]?.settle();
+    await until('the acks', () => aapl.acked.length === 2);
+    // Renewed four times per term: after a few terms the token went back and forth many times.
+    await until('renewals over three terms', () => tokens.nacked.length >= 10, 2_000);
+    assert.equal(connection.closed, false, 'never fenced');
+    assert.equal((await metrics.fenced.get()).values[0]?.value ?? 0, 0);
   } finally {
     await stop();
   }

@@ -154,9 +154,9 @@ export class QueueConsumer {
     this.closeConnection(attachment.connection);
   }
 
-  /** A write may start only on the current channel and, with leases, within their term. */
-  private mayWrite(attachment: Attachment | undefined): attachment is Attachment {
-    return this.isCurrent(attachment) && attachment.gate.mayWrite();
+  /** A write may start only on the current channel and, with leases, within the company's term. */
+  private mayWrite(attachment: Attachment | undefined, company: string): attachment is Attachment {
+    return this.isCurrent(attachment) && attachment.gate.mayWrite(company);
   }
 
   private closeConnection(connection: ChannelModel): void {
@@ -210,14 +210,14 @@ export class QueueConsumer {
       written = await this.writer.write(
         company,
         items.map((item) => item.record),
-        () => this.mayWrite(attachment),
+        () => this.mayWrite(attachment, company),
       );
     } finally {
       this.metrics.buffered.dec(items.length);
     }
     if (written) this.metrics.lastWritten.set(Date.now() / 1000);
     if (written) this.onWritten(company);
-    if (!written && attachment && this.isCurrent(attachment)) attachment.gate.fence();
+    if (!written && attachment && this.isCurrent(attachment)) attachment.gate.fence(company);
     if (!written || !this.isCurrent(attachment)) return;
     for (const { record, inbound } of items) {
       if (written.beyondDedupWindow.has(record.id)) inbound.park(BEYOND_DEDUP_WINDOW, inbound.parkedBody(record));
