@@ -1,5 +1,6 @@
 export * from './amqp-session.js';
 export * from './backoff.js';
+export * from './batcher.js';
 export * from './companies.js';
 export * from './config.js';
 export * from './ledger.js';

@@ -1,8 +1,8 @@
 import { backoffDelay, delay, type Logger } from '@stockmarket/common';
 import type { TradeRecord } from './aggregate.js';
-import { Semaphore } from './batcher.js';
 import type { DatabaseHealth } from './database-health.js';
 import type { ConsumerMetrics } from './metrics.js';
+import { Semaphore } from './semaphore.js';
 import type { TradeStore, WriteResult } from './store.js';
 
 /**

@@ -1,8 +1,7 @@
-import { delay, LEDGER_QUEUE, type Logger } from '@stockmarket/common';
+import { Batcher, delay, LEDGER_QUEUE, type Logger } from '@stockmarket/common';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import type { TradeRecord } from './aggregate.js';
 import { BatchWriter } from './batch-writer.js';
-import { Batcher } from './batcher.js';
 import { type Channels, closeChannels, openChannels, shutdownStepFailed, watchChannels } from './channels.js';
 import type { ConsumerConfig } from './config.js';
 import { DatabaseHealth } from './database-health.js';

@@ -1,4 +1,5 @@
 import {
+  Batcher,
   TRADE_BATCH_CONTENT_TYPE,
   TRADE_CONTENT_TYPE,
   type Trade,
@@ -9,7 +10,6 @@ import {
 import type { ConfirmedPublisher } from './confirmed-publisher.js';
 import type { Pacer } from './pacer.js';
 import type { TradeSimulator } from './simulator.js';
-import { TradePacker } from './trade-packer.js';
 
 export interface PublishingLoopOptions {
   readonly simulator: TradeSimulator;
@@ -36,11 +36,16 @@ export class PublishingLoop {
   private count = 0;
   private running: Promise<void> | undefined;
   private readonly perMessage: number;
-  private readonly packer: TradePacker<Trade>;
+  /**
+   * Trades packed per company: a company's message leaves once it holds `perMessage` trades, or once
+   * its oldest trade has waited `lingerMs`, so a slow rate still sends within the linger. With one
+   * trade per message every trade leaves at once.
+   */
+  private readonly packer: Batcher<Trade>;
 
   constructor(private readonly options: PublishingLoopOptions) {
     this.perMessage = options.tradesPerMessage ?? 1;
-    this.packer = new TradePacker(this.perMessage, options.lingerMs ?? 10);
+    this.packer = new Batcher(this.perMessage, options.lingerMs ?? 10);
   }
 
   get generated(): number {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Batcher, Semaphore } from './batcher.js';
+import { Batcher } from './batcher.js';
 
 test('a batch closes at its size, per company', () => {
   const batcher = new Batcher<number>(3, 1000);
@@ -13,16 +13,39 @@ test('a batch closes at its size, per company', () => {
   assert.equal(batcher.size, 2);
 });
 
+test('with a size of one every item closes its batch at once', () => {
+  const batcher = new Batcher<number>(1, 10);
+  assert.deepEqual(batcher.add('TSLA', 1, 0), [1]);
+  assert.equal(batcher.size, 0);
+  assert.equal(batcher.msUntilDue(0), Number.POSITIVE_INFINITY);
+});
+
 test('a batch closes when its oldest item has waited the interval, not before', () => {
   const batcher = new Batcher<string>(100, 500);
   batcher.add('AAPL', 'a', 1000);
   batcher.add('AAPL', 'b', 1400);
   batcher.add('TSLA', 'c', 1300);
+  assert.equal(batcher.size, 3);
   assert.deepEqual(batcher.takeDue(1499), []);
   assert.deepEqual(batcher.takeDue(1500), [['AAPL', ['a', 'b']]]);
+  assert.equal(batcher.size, 1);
   assert.deepEqual(batcher.takeDue(1799), []);
   assert.deepEqual(batcher.takeDue(1800), [['TSLA', ['c']]]);
   assert.equal(batcher.size, 0);
+});
+
+test('msUntilDue counts down to the oldest open batch', () => {
+  const batcher = new Batcher<number>(50, 10);
+  batcher.add('TSLA', 1, 100);
+  batcher.add('AAPL', 2, 105);
+  batcher.add('TSLA', 3, 108);
+  assert.equal(batcher.msUntilDue(104), 6);
+  assert.deepEqual(batcher.takeDue(109), []);
+  assert.deepEqual(batcher.takeDue(110), [['TSLA', [1, 3]]]);
+  assert.equal(batcher.msUntilDue(110), 5);
+  assert.equal(batcher.msUntilDue(200), 0, 'an overdue batch is due now');
+  assert.deepEqual(batcher.takeDue(200), [['AAPL', [2]]]);
+  assert.equal(batcher.msUntilDue(200), Number.POSITIVE_INFINITY);
 });
 
 test('takeAll closes every open batch (shutdown), clear drops them (lost channel)', () => {
@@ -40,42 +63,8 @@ test('takeAll closes every open batch (shutdown), clear drops them (lost channel
   batcher.add('AAPL', 3, 0);
   batcher.add('AAPL', 4, 0);
   assert.equal(batcher.clear(), 2);
+  assert.equal(batcher.size, 0);
   assert.deepEqual(batcher.takeDue(10_000), []);
-});
-
-test('the semaphore runs at most its permits at once, in arrival order', async () => {
-  const slots = new Semaphore(2);
-  let active = 0;
-  let peak = 0;
-  const order: number[] = [];
-  const releases: Array<() => void> = [];
-  const tasks = [0, 1, 2, 3].map((index) =>
-    slots.run(async () => {
-      active++;
-      peak = Math.max(peak, active);
-      order.push(index);
-      await new Promise<void>((resolve) => releases.push(resolve));
-      active--;
-    }),
-  );
-  // Release the running tasks one by one; each release lets one waiter in.
-  for (let released = 0; released < 4; released++) {
-    for (let spins = 0; releases.length <= released && spins < 100; spins++) await Promise.resolve();
-    releases[released]?.();
-  }
-  await Promise.all(tasks);
-  assert.equal(peak, 2);
-  assert.deepEqual(order, [0, 1, 2, 3]);
-  assert.equal(slots.pending, 0);
-});
-
-test('a failing task gives its permit back', async () => {
-  const slots = new Semaphore(1);
-  await assert.rejects(
-    slots.run(async () => {
-      throw new Error('boom');
-    }),
-    /boom/,
-  );
-  assert.equal(await slots.run(async () => 42), 42);
+  assert.equal(batcher.add('AAPL', 5, 0), undefined, 'a cleared key starts a new batch');
+  assert.equal(batcher.size, 1);
 });
