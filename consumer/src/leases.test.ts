@@ -184,8 +184,10 @@ test('a claim wins when the token is delivered (the active consumer), and renewa
   await until('the token back', () => channel.nacked.length === 1 && terms.sinceRenewalMs('AAPL') < 200);
   // Another replica became active: the returned token does not come back, the term runs out.
   channel.active = false;
-  await delay(5);
+  await delay(20);
+  const before = terms.sinceRenewalMs('AAPL');
   tokens.renew();
+  assert.ok(terms.sinceRenewalMs('AAPL') >= before, 'a return that has not come back renews nothing');
   await until('the term to run out', () => !terms.valid('AAPL'));
 });
 

@@ -23,7 +23,7 @@ export const LEASE_QUEUE_ARGUMENTS = Object.freeze({
 
 /**
  * Declares a company's lease queue and binds it to the token exchange. False when a consumer of
- * the version before 8 Dec still holds it as an exclusive queue (RESOURCE_LOCKED): the company
+ * the versions before 7 Dec still holds it as an exclusive queue (RESOURCE_LOCKED): the company
  * is taken, which keeps one writer during a rolling upgrade.
  */
 export async function declareLeaseQueue(

@@ -142,6 +142,8 @@ export class FakeStore {
     company: string;
     count: number;
     ids: string[];
+    /** When the write reached the store (performance.now()). */
+    at: number;
     settle: (error?: Error, beyondDedupWindow?: ReadonlySet<string>) => void;
   }[] = [];
 
@@ -151,6 +153,7 @@ export class FakeStore {
         company,
         count: records.length,
         ids: records.map((record) => record.id),
+        at: performance.now(),
         settle: (error, beyondDedupWindow = new Set()) =>
           error ? reject(error) : resolve({ duplicates: 0, beyondDedupWindow }),
       });

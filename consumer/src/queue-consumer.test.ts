@@ -89,11 +89,14 @@ test('with leases: a holder whose token keeps coming back writes once the takeov
   });
   try {
     await until('the lease', () => connection.channels.some((channel) => channel.reads('AAPL')));
+    const takenAt = performance.now();
     const aapl = connection.reader('AAPL');
     const tokens = connection.reader('stockmarket.lease.AAPL');
     aapl.deliver('AAPL', trade('t1'));
     aapl.deliver('AAPL', trade('t2'));
     await until('the batch write', () => store.writes.length === 1, 2_000);
+    // The previous holder may start writes for one more term: the first write waits it out.
+    assert.ok((store.writes[0]?.at ?? 0) - takenAt >= 190, 'no write within a term of the takeover');
     store.writes[0]?.settle();
     await until('the acks', () => aapl.acked.length === 2);
     // Renewed four times per term: after a few terms the token went back and forth many times.
