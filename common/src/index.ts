@@ -5,6 +5,7 @@ export * from './companies.js';
 export * from './config.js';
 export * from './ledger.js';
 export * from './logger.js';
+export * from './mongo-monitor-watchdog.js';
 export * from './ops-server.js';
 export * from './secrets.js';
 export * from './settings.js';

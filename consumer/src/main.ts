@@ -7,6 +7,8 @@ import {
   delay,
   exitOnStartupError,
   installShutdown,
+  longestServerCheckMs,
+  MongoMonitorWatchdog,
   redactUrl,
   startOpsServer,
 } from '@stockmarket/common';
@@ -27,11 +29,14 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry('consumer');
   const metrics = createConsumerMetrics(registry);
 
-  const client = new MongoClient(config.MONGODB_URL, {
-    serverSelectionTimeoutMS: 5_000,
-    appName: 'stockmarket-consumer',
+  const mongoOptions = { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 10_000, appName: 'stockmarket-consumer' };
+  const client = new MongoClient(config.MONGODB_URL, mongoOptions);
+  // The driver can leave a server check hanging after a server restart: then start it afresh.
+  const watchdog = new MongoMonitorWatchdog(client, logger, longestServerCheckMs(mongoOptions));
+  shutdown.onStop(async () => {
+    watchdog.stop();
+    await client.close();
   });
-  shutdown.onStop(() => client.close());
   const store = new TradeStore(client.db(config.MONGODB_DB), {
     stocksCollection: config.MONGODB_COLLECTION,
     writeConcern: config.MONGODB_WRITE_CONCERN,

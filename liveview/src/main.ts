@@ -1,4 +1,11 @@
-import { createLogger, createMetricsRegistry, exitOnStartupError, installShutdown } from '@stockmarket/common';
+import {
+  createLogger,
+  createMetricsRegistry,
+  exitOnStartupError,
+  installShutdown,
+  longestServerCheckMs,
+  MongoMonitorWatchdog,
+} from '@stockmarket/common';
 import { MongoClient } from 'mongodb';
 import { loadLiveviewConfig } from './config.js';
 import { Feed } from './feed.js';
@@ -17,14 +24,18 @@ async function main(): Promise<void> {
   // First of all: a signal during start-up stops what has started so far, at once.
   const shutdown = installShutdown(logger, config.LIVEVIEW_SHUTDOWN_TIMEOUT_MS);
   const registry = createMetricsRegistry('liveview');
-  const client = new MongoClient(config.MONGODB_URL, {
+  const mongoOptions = {
     serverSelectionTimeoutMS: 2_000,
+    connectTimeoutMS: 10_000,
     // A server that hangs instead of failing must not stall the feed for ever.
     socketTimeoutMS: 10_000,
     // Reads may come from any member: the page tolerates a little lag, not an outage.
     readPreference: 'primaryPreferred',
     appName: 'stockmarket-liveview',
-  });
+  } as const;
+  const client = new MongoClient(config.MONGODB_URL, mongoOptions);
+  // The driver can leave a server check hanging after a server restart: then start it afresh.
+  const watchdog = new MongoMonitorWatchdog(client, logger, longestServerCheckMs(mongoOptions));
   const db = client.db(config.MONGODB_DB);
 
   const feed = new Feed(
@@ -88,6 +99,7 @@ async function main(): Promise<void> {
     reconciler.stop();
     await server.close();
     await feed.stop();
+    watchdog.stop();
     await client.close();
   });
 }
