@@ -475,6 +475,16 @@ test('broker users: no guest, and each service user has only the permissions it 
       false,
     ],
     ['consumer declares an exchange', 'consumer', (channel) => channel.assertExchange('evil', 'fanout'), false],
+    [
+      // The lease tokens' exchange (consumer/src/leases.ts; a spare token at most is kept per queue).
+      'consumer publishes a lease token',
+      'consumer',
+      async (channel) => {
+        channel.publish('stockmarket.lease.tokens', 'AAPL', Buffer.from('AAPL'));
+        await channel.waitForConfirms();
+      },
+      true,
+    ],
     ['consumer reads a company queue', 'consumer', (channel) => channel.get('MSFT'), true],
     ['liveview reads a company queue', 'liveview', (channel) => channel.get('MSFT'), false],
     [
