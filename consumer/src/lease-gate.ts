@@ -1,4 +1,4 @@
-import type { Logger } from '@stockmarket/common';
+import { type Logger, onThrowawayChannel } from '@stockmarket/common';
 import type { ChannelModel } from 'amqplib';
 import type { ConsumerConfig } from './config.js';
 import { LeaseTokens } from './lease-tokens.js';
@@ -63,19 +63,23 @@ export class LeaseGate {
     this.terms = new LeaseTerms(settings.CONSUMER_LEASE_TERM_MS);
   }
 
-  /** With leases: the tokens' channel, a first round of claims, then a round every retry interval. */
+  /** With leases: the token exchange, a first round of claims, then a round every retry interval. */
   async start(): Promise<void> {
     if (!this.settings.CONSUMER_LEASES) return;
-    const channel = await this.connection.createChannel();
-    channel.on('close', () => this.hooks.closed());
-    channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'lease channel error'));
-    await channel.assertExchange(LEASE_TOKEN_EXCHANGE, 'direct', { durable: true });
-    // A claim waits for its token at most half a term: a round trip through the queue's leader.
-    this.tokens = new LeaseTokens(channel, this.terms, Math.min(1000, this.terms.validForMs / 2), (company) => {
-      this.logger.warn({ company }, 'lease queue consumer cancelled by the broker');
-      this.hooks.closed();
-    });
-    await this.tokens.start();
+    const refused = await onThrowawayChannel(this.connection, (channel) =>
+      channel.assertExchange(LEASE_TOKEN_EXCHANGE, 'direct', { durable: true }),
+    );
+    if (refused) throw new Error(`cannot declare ${LEASE_TOKEN_EXCHANGE}: ${refused.message}`);
+    // A claim waits for its token at most one term (at most 2 s): subscription and delivery, a few round trips.
+    this.tokens = new LeaseTokens(
+      () => this.connection.createChannel(),
+      this.terms,
+      Math.min(2000, this.terms.validForMs),
+      (company) => {
+        this.logger.warn({ company }, 'lease channel closed or its consumer cancelled by the broker');
+        this.hooks.closed();
+      },
+    );
     this.renewals = setInterval(() => {
       const held = this.rounds.companiesHeld;
       if (held.length === 0) return;
@@ -88,10 +92,12 @@ export class LeaseGate {
         'AMQP heartbeat disabled: the broker may not notice a holder cut off from it, and its leases stay with it (docs/consumer.md)',
       );
     }
-    await this.claim();
-    this.timer = setInterval(() => {
+    // Rounds never overlap (`claiming`); none waits for the broker longer than a claim's wait.
+    const round = () => {
       this.claim().catch((error: Error) => this.logger.warn({ err: error.message }, 'lease round failed'));
-    }, this.settings.CONSUMER_LEASE_RETRY_MS);
+    };
+    round();
+    this.timer = setInterval(round, this.settings.CONSUMER_LEASE_RETRY_MS);
   }
 
   private async claim(): Promise<void> {
@@ -157,6 +163,7 @@ export class LeaseGate {
   stop(): void {
     clearInterval(this.timer);
     clearInterval(this.renewals);
+    this.tokens?.stop();
   }
 
   /** The connection is gone, and its leases with it. */

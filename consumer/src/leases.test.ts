@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import { delay } from '@stockmarket/common';
 import type { ConsumeMessage } from 'amqplib';
@@ -131,11 +132,11 @@ async function until(what: string, check: () => boolean): Promise<void> {
 }
 
 /** A lease queue's single active consumer as the broker keeps it: the token goes to the active one only. */
-class FakeTokenChannel {
+class FakeTokenChannel extends EventEmitter {
   active = true;
   readonly published: string[] = [];
   readonly nacked: ConsumeMessage[] = [];
-  readonly cancelled: string[] = [];
+  closed = false;
   waiting = 1;
   private onMessage: ((message: ConsumeMessage | null) => void) | undefined;
 
@@ -153,9 +154,9 @@ class FakeTokenChannel {
     if (this.active) setImmediate(() => this.deliver());
     return { consumerTag: 'lease-tag' };
   }
-  async cancel(tag: string) {
-    this.cancelled.push(tag);
-    return { consumerTag: tag };
+  async close() {
+    this.closed = true;
+    this.emit('close');
   }
   nack(message: ConsumeMessage) {
     this.nacked.push(message);
@@ -166,9 +167,14 @@ class FakeTokenChannel {
   }
 }
 
-function tokensOn(channel: FakeTokenChannel, terms = new LeaseTerms(200), cancelled: string[] = []) {
-  const tokens = new LeaseTokens(channel as unknown as TokenChannel, terms, 50, (company) => cancelled.push(company));
-  return { tokens, terms, cancelled };
+function tokensOn(channel: FakeTokenChannel, terms = new LeaseTerms(200), lost: string[] = []) {
+  const tokens = new LeaseTokens(
+    async () => channel as unknown as TokenChannel,
+    terms,
+    50,
+    (company) => lost.push(company),
+  );
+  return { tokens, terms, lost };
 }
 
 test('a claim wins when the token is delivered (the active consumer), and renewals keep the term', async () => {
@@ -191,23 +197,28 @@ test('a claim wins when the token is delivered (the active consumer), and renewa
   await until('the term to run out', () => !terms.valid('AAPL'));
 });
 
-test('a claim with no token within the wait is refused (another holds it) and cancelled; a late token is given back', async () => {
+test('a claim with no token within the wait is refused (another holds it) and its channel closed; a late token is given back', async () => {
   const channel = new FakeTokenChannel();
   channel.active = false;
   channel.waiting = 0;
   const { tokens } = tokensOn(channel);
   assert.equal(await tokens.claim('MSFT'), false);
-  assert.deepEqual(channel.cancelled, ['lease-tag']);
+  assert.equal(channel.closed, true, 'closed, not cancelled: a token after a cancel would stay stuck');
   assert.deepEqual(channel.published, ['MSFT'], 'no token was waiting: one published');
   assert.deepEqual(tokens.companiesHeld, []);
   channel.deliver();
   assert.equal(channel.nacked.length, 1, 'the late token went back to the queue');
 });
 
-test('the broker cancelling a lease queue consumer is reported', async () => {
-  const channel = new FakeTokenChannel();
-  const { tokens, cancelled } = tokensOn(channel);
-  assert.equal(await tokens.claim('TSLA'), true);
-  (channel as unknown as { onMessage: (message: null) => void }).onMessage(null);
-  assert.deepEqual(cancelled, ['TSLA']);
+test('a held lease is lost when the broker cancels its consumer or its channel closes', async () => {
+  const cancelledChannel = new FakeTokenChannel();
+  const cancelled = tokensOn(cancelledChannel);
+  assert.equal(await cancelled.tokens.claim('TSLA'), true);
+  (cancelledChannel as unknown as { onMessage: (message: null) => void }).onMessage(null);
+  assert.deepEqual(cancelled.lost, ['TSLA']);
+  const closedChannel = new FakeTokenChannel();
+  const closed = tokensOn(closedChannel);
+  assert.equal(await closed.tokens.claim('AAPL'), true);
+  closedChannel.emit('close');
+  assert.deepEqual(closed.lost, ['AAPL']);
 });

@@ -68,6 +68,7 @@ test('with leases: a holder whose token stops coming back is fenced; it neither 
     cutOff,
   );
   try {
+    await until('the lease', () => connection.channels.some((channel) => channel.reads('AAPL')));
     const aapl = connection.reader('AAPL');
     await until('the fencing', () => connection.closed, 2_000);
     assert.equal((await metrics.fenced.get()).values[0]?.value, 1);
