@@ -159,16 +159,19 @@ export class LeaseGate {
     this.hooks.lost();
   }
 
-  /** No more rounds or renewals (the consumer stops). */
+  /**
+   * No more claims (the consumer stops). Renewals go on: the last flush after SIGTERM writes under
+   * the leases held, and may first have to wait out a takeover; `release` ends them.
+   */
   stop(): void {
     clearInterval(this.timer);
-    clearInterval(this.renewals);
     this.tokens?.stop();
   }
 
   /** The connection is gone, and its leases with it. */
   release(): void {
     this.stop();
+    clearInterval(this.renewals);
     this.metrics.leases.set(0);
     this.metrics.lease.reset();
     this.metrics.leaseTaken.reset();

@@ -108,3 +108,21 @@ test('with leases: a holder whose token keeps coming back writes once the takeov
     await stop();
   }
 });
+
+test('with leases: SIGTERM right after a takeover still flushes the partial batch (renewals go on until the end)', async () => {
+  const { consumer, connection, store } = await setup({
+    CONSUMER_LEASES: 'true',
+    QUEUES: 'AAPL',
+    CONSUMER_LEASE_TERM_MS: '200',
+  });
+  await until('the lease', () => connection.channels.some((channel) => channel.reads('AAPL')));
+  const aapl = connection.reader('AAPL');
+  const message = aapl.deliver('AAPL', trade('t1'));
+  // Stopped at once: the write must wait out the previous holder's term, and still find its own term valid.
+  const stopped = consumer.stop();
+  await until('the flush on stop', () => store.writes.length === 1, 2_000);
+  store.writes[0]?.settle();
+  await stopped;
+  assert.deepEqual(aapl.acked, [message], 'written and acked before the stop ended');
+  assert.equal(connection.closed, false, 'not fenced: the stop closes its channels itself');
+});

@@ -242,6 +242,7 @@ export class QueueConsumer {
     await Promise.all(this.flushes.values());
     if (!attachment || !this.isCurrent(attachment)) return;
     this.current = undefined;
+    attachment.gate.release();
     await closeChannels(attachment, this.logger);
   }
 }
