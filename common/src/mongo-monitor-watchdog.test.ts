@@ -8,11 +8,14 @@ import { waitFor } from './wait.js';
 /** The client's side the watchdog sees: heartbeat events, close and connect. */
 class FakeClient extends EventEmitter {
   readonly calls: string[] = [];
+  /** How many connects fail (no server answers) before one succeeds. */
+  failingConnects = 0;
   async close() {
     this.calls.push('close');
   }
   async connect() {
     this.calls.push('connect');
+    if (this.failingConnects-- > 0) throw new Error('Server selection timed out after 2000 ms');
     return this;
   }
 }
@@ -33,6 +36,20 @@ test('a server check that never ends gets the client closed and connected again,
     await waitFor('the restart', async () => restarts === 1, { timeoutMs: 2_000 });
     assert.deepEqual(client.calls, ['close', 'connect']);
     assert.equal(watchdog.restarts, 1);
+  } finally {
+    watchdog.stop();
+  }
+});
+
+test('a connect that fails after the close is tried again until one succeeds', async () => {
+  const client = new FakeClient();
+  client.failingConnects = 3;
+  let restarts = 0;
+  const watchdog = new MongoMonitorWatchdog(client as never, logger, 100, () => restarts++, 10);
+  try {
+    client.emit('serverHeartbeatStarted', { connectionId: 'db:27017' });
+    await waitFor('the restart', async () => restarts === 1, { timeoutMs: 2_000 });
+    assert.deepEqual(client.calls, ['close', 'connect', 'connect', 'connect', 'connect']);
   } finally {
     watchdog.stop();
   }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { MongoClient } from 'mongodb';
 import type { Logger } from './logger.js';
 
@@ -34,6 +35,7 @@ export class MongoMonitorWatchdog {
   private readonly checking = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private restarting = false;
+  private stopped = false;
   restarts = 0;
 
   constructor(
@@ -41,6 +43,7 @@ export class MongoMonitorWatchdog {
     private readonly logger: Logger,
     private readonly stuckAfterMs: number,
     onRestart: () => void = () => {},
+    private readonly retryCapMs = 5_000,
   ) {
     client.on('serverHeartbeatStarted', ({ connectionId }) => {
       if (!this.checking.has(connectionId)) this.checking.set(connectionId, performance.now());
@@ -77,14 +80,30 @@ export class MongoMonitorWatchdog {
       );
       this.checking.clear();
       this.restarts++;
-      await this.client.close();
-      await this.client.connect();
+      await this.client.close().catch((error: Error) =>
+        this.logger.warn({ err: error.message }, 'closing the hung MongoDB client failed'),
+      );
+      // A closed client stays closed ('Topology is closed') until a connect succeeds, and a connect
+      // fails while no server answers (found in the compose suite): so it is tried until it does.
+      for (let attempt = 1; !this.stopped; attempt++) {
+        try {
+          await this.client.connect();
+          return;
+        } catch (error) {
+          this.logger.warn(
+            { err: (error as Error).message, attempt },
+            'connecting the MongoDB client again failed: trying again',
+          );
+          await delay(Math.min(500 * attempt, this.retryCapMs), undefined, { ref: false });
+        }
+      }
     } finally {
       this.restarting = false;
     }
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 }
