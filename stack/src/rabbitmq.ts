@@ -47,6 +47,12 @@ export interface ClusterMembership {
   readonly addresses: readonly string[];
   /** Erlang's tick: a silent peer counts as down after 0.75-1.25 of it (default 60 s). */
   readonly netTicktimeSeconds: number;
+  /**
+   * Erlang's `net_setuptime`: how long a connection attempt to a peer may take (default 7 s).
+   * It decides how soon a node cut off pauses: RabbitMQ 4.0's node monitor, on losing a peer,
+   * pings every member one after another before it looks at the majority (docs/reliability.md).
+   */
+  readonly netSetuptimeSeconds: number;
 }
 
 export const rabbitNodeName = (port: number) => `stockmarket-${port}@localhost`;
@@ -147,7 +153,7 @@ export class RabbitMqServer {
     const address = cluster.addresses[cluster.nodes.indexOf(this.nodeName)] ?? '127.0.0.1';
     writeFileSync(
       join(this.dir, 'advanced.config'),
-      `[{kernel, [{net_ticktime, ${cluster.netTicktimeSeconds}}, {inet_dist_connect_options, [{ip, {${address.replaceAll('.', ',')}}}]}]}].\n`,
+      `[{kernel, [{net_ticktime, ${cluster.netTicktimeSeconds}}, {net_setuptime, ${cluster.netSetuptimeSeconds}}, {inet_dist_connect_options, [{ip, {${address.replaceAll('.', ',')}}}]}]}].\n`,
     );
     const cookieFile = join(this.dir, 'home', '.erlang.cookie');
     writeFileSync(cookieFile, cluster.cookie, { mode: 0o400 });
