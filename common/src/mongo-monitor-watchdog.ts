@@ -80,9 +80,9 @@ export class MongoMonitorWatchdog {
       );
       this.checking.clear();
       this.restarts++;
-      await this.client.close().catch((error: Error) =>
-        this.logger.warn({ err: error.message }, 'closing the hung MongoDB client failed'),
-      );
+      await this.client
+        .close()
+        .catch((error: Error) => this.logger.warn({ err: error.message }, 'closing the hung MongoDB client failed'));
       // A closed client stays closed ('Topology is closed') until a connect succeeds, and a connect
       // fails while no server answers (found in the compose suite): so it is tried until it does.
       for (let attempt = 1; !this.stopped; attempt++) {
