@@ -37,6 +37,7 @@ export function createConnectionStatus(dropConnection: () => void): ConnectionSt
   let lastTradeAt = 0;
   let replica = '';
   let shown: Liveness | undefined;
+  let databaseSuspectedAt = 0;
 
   function render(): void {
     const now = Date.now();
@@ -49,7 +50,9 @@ export function createConnectionStatus(dropConnection: () => void): ConnectionSt
       heartbeatAt,
       heartbeat,
       lastTradeAt,
+      databaseSuspectedAt,
     });
+    if (state.state === 'stale' && state.cause === 'database') databaseSuspectedAt = now;
     if (state.drop) {
       // A replica that stopped its heartbeats is hung: leave it; socket.io reconnects (NGINX
       // skips the hung replica once its read timeout fires).

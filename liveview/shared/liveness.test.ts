@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HeartbeatMessage } from '@stockmarket/common';
-import { formatAge, type LivenessInput, liveness, toPageClock } from './liveness.js';
+import { DATABASE_CATCH_UP_MS, formatAge, type LivenessInput, liveness, toPageClock } from './liveness.js';
 
 const beat = (over: Partial<HeartbeatMessage> = {}): HeartbeatMessage => ({
   replica: 'r1',
@@ -38,6 +38,15 @@ test('the trade age turns amber from 70 % of the limit and stale beyond it; publ
     input({ lastTradeAt: 100_000 - 2_900, heartbeat: beat({ newestTradeAt: 7_300, lastReadAt: 9_900 }) }),
   );
   assert.deepEqual([confirmed.state, confirmed.cause], ['stale', 'publisher']);
+});
+
+test('nothing new right after a database outage: not blamed on the publisher until the catch-up time has passed', () => {
+  // The replica reads again and finds nothing newer: the consumer has not written its backlog yet.
+  const evidence = { lastTradeAt: 100_000 - 2_900, heartbeat: beat({ newestTradeAt: 7_300, lastReadAt: 9_900 }) };
+  const catchingUp = liveness(input({ ...evidence, databaseSuspectedAt: 100_000 - 3_000 }));
+  assert.deepEqual([catchingUp.state, catchingUp.cause], ['stale', 'unknown']);
+  const later = liveness(input({ ...evidence, databaseSuspectedAt: 100_000 - DATABASE_CATCH_UP_MS - 1 }));
+  assert.deepEqual([later.state, later.cause], ['stale', 'publisher']);
 });
 
 test('a replica that cannot read the database: stale, cause database', () => {

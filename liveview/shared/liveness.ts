@@ -14,6 +14,11 @@ export const MISSED_HEARTBEATS = 2.5;
 export const LATE_HEARTBEAT = 1.5;
 /** The trade age, as a share of the stale limit, from which the page turns amber. */
 export const DELAYED_SHARE = 0.7;
+/**
+ * After the database was the cause, how long the page does not blame the publisher: the replica
+ * reads again before the consumer has written its backlog, and finds nothing new meanwhile.
+ */
+export const DATABASE_CATCH_UP_MS = 15_000;
 
 export interface LivenessInput {
   connected: boolean;
@@ -29,6 +34,8 @@ export interface LivenessInput {
   heartbeat: HeartbeatMessage | undefined;
   /** Page-clock time of the newest trade (0: unknown). */
   lastTradeAt: number;
+  /** Page clock when the page last named the database as the cause (0 or absent: never). */
+  databaseSuspectedAt?: number;
 }
 
 export interface Liveness {
@@ -56,7 +63,12 @@ export function liveness(input: LivenessInput): Liveness {
   if (beat && !beat.fresh) return { state: 'stale', cause: 'database', tradeAgeMs, drop: false };
   const limit = beat?.tradeStaleAfterMs ?? 2_200;
   if (tradeAgeMs !== undefined && tradeAgeMs > limit) {
-    return { state: 'stale', cause: staleCause(beat, silentMs / interval, limit), tradeAgeMs, drop: false };
+    let cause = staleCause(beat, silentMs / interval, limit);
+    // Nothing new right after a database outage is the consumer catching up, not the publisher.
+    const databaseSuspectedAt = input.databaseSuspectedAt ?? 0;
+    if (cause === 'publisher' && databaseSuspectedAt > 0 && input.now - databaseSuspectedAt < DATABASE_CATCH_UP_MS)
+      cause = 'unknown';
+    return { state: 'stale', cause, tradeAgeMs, drop: false };
   }
   if (tradeAgeMs !== undefined && tradeAgeMs > DELAYED_SHARE * limit)
     return { state: 'delayed', tradeAgeMs, drop: false };

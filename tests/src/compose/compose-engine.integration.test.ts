@@ -394,7 +394,9 @@ describe('docker-compose.yml on a real Docker engine', { skip }, () => {
       timeoutMs: 1_200_000,
     });
     const output = `${drill.stdout}${drill.stderr}`;
-    const shown = output.trimEnd().split('\n').slice(-80).join('\n');
+    // Every scenario's failure line, then the end of the output (a failure's section may be long gone).
+    const failures = output.split('\n').filter((line) => / FAILED: /.test(line));
+    const shown = [...failures, '…', ...output.trimEnd().split('\n').slice(-60)].join('\n');
     for (const line of output.split('\n').filter((text) => /^ {2}page: |^reconciliation /.test(text))) {
       report(`drill ${line.trim()}`);
     }
