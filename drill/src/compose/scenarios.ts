@@ -1,3 +1,4 @@
+import { waitFor } from '@stockmarket/common';
 import type { Scenario } from '../scenario.js';
 import { isWritablePrimary } from './mongo.js';
 import type { ComposeProject, ProjectContainer } from './project.js';
@@ -18,27 +19,36 @@ async function leaderNode(project: ComposeProject): Promise<ProjectContainer> {
   for (const node of nodes) await project.healthy(node);
   const asker = nodes[0];
   if (!asker) throw new Error('no broker node in this project');
-  const listed = await project.exec(asker, [
-    'rabbitmqctl',
-    '-q',
-    'list_queues',
-    '--vhost',
-    'stockmarket',
-    'name',
-    'leader',
-    '--formatter',
-    'json',
-  ]);
-  const counts = new Map<string, number>();
-  for (const queue of JSON.parse(listed) as { name: string; leader?: string }[]) {
-    if (queue.name.startsWith('stockmarket.') || !queue.leader) continue;
-    counts.set(queue.leader, (counts.get(queue.leader) ?? 0) + 1);
-  }
-  const [leader] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [];
-  // rabbit@rabbitmq2 is the node of service rabbitmq2 (the compose file sets each node's hostname).
-  const node = nodes.find((candidate) => `rabbit@${candidate.service}` === leader);
-  if (!node) throw new Error(`the company queues' leader ${leader ?? '(none)'} is not a running node of this project`);
-  return node;
+  // Asked again for a while: right after the drill before, a node may still be rejoining, and the
+  // query fails or names a leader that is not back yet.
+  return waitFor(
+    "the company queues' leader among the running broker nodes",
+    async () => {
+      const listed = await project.exec(asker, [
+        'rabbitmqctl',
+        '-q',
+        'list_queues',
+        '--vhost',
+        'stockmarket',
+        'name',
+        'leader',
+        '--formatter',
+        'json',
+      ]);
+      const counts = new Map<string, number>();
+      for (const queue of JSON.parse(listed) as { name: string; leader?: string }[]) {
+        if (queue.name.startsWith('stockmarket.') || !queue.leader) continue;
+        counts.set(queue.leader, (counts.get(queue.leader) ?? 0) + 1);
+      }
+      const [leader] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [];
+      // rabbit@rabbitmq2 is the node of service rabbitmq2 (the compose file sets each node's hostname).
+      const node = nodes.find((candidate) => `rabbit@${candidate.service}` === leader);
+      if (!node)
+        throw new Error(`the company queues' leader ${leader ?? '(none)'} is not a running node of this project`);
+      return node;
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000 },
+  );
 }
 
 async function followerNode(project: ComposeProject): Promise<ProjectContainer> {
