@@ -202,3 +202,15 @@ func TestBreakComposePasswordInUrl(t *testing.T) {
 		t.Log(got)
 	}
 }
+
+func TestBreakComposeWaitsForHealthyBrokerNode(t *testing.T) {
+	// The CI run of stop 30 failed this way: a broker node whose boot failed was being restarted,
+	// Docker showed it unhealthy meanwhile, and compose gave up on `up`.
+	dir := mutated(t, "docker-compose.yml", "      rabbitmq2:\n        condition: service_started\n", "      rabbitmq2:\n        condition: service_healthy\n")
+	got := problemsOf(t, dir, "services start in order: healthy servers, started broker nodes, completed one-shots")
+	if len(got) != 1 || !strings.Contains(got[0], "rabbitmq-cluster -> rabbitmq2: service_healthy, want service_started") {
+		t.Errorf("want one problem naming rabbitmq-cluster -> rabbitmq2, got %v", got)
+	} else {
+		t.Log(got)
+	}
+}
