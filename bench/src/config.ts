@@ -26,6 +26,10 @@ export const benchConfigShape = {
     z.string().optional(),
     'Fan-out: `NODE_OPTIONS` of the liveview replicas, to try the heap settings Node allows there (`--max-semi-space-size`, `--max-old-space-size`)',
   ),
+  BENCH_CPU_PROFILE_DIR: setting(
+    z.string().min(1).optional(),
+    'Pipeline: a directory; the publisher, consumer and liveview then write V8 CPU profiles there (`--cpu-prof`), summed up by `npm run profile -- <dir>`',
+  ),
   BENCH_BATCH_SIZE: setting(envInt(0, 0, 100_000), "Pipeline: the consumer's `BATCH_SIZE` (0: its default)"),
   BENCH_PIPELINE_RATES: setting(
     commaSeparated

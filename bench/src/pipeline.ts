@@ -5,7 +5,7 @@
  * lost), per-process CPU and peak RSS, and the delay split into batching+write and feed+push.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   type CandleDoc,
   collectionNames,
@@ -122,6 +122,16 @@ async function brokerLimit(
   return { bytes, publishRate: mean(samples.map((s) => s.sent)), consumeRate: mean(samples.map((s) => s.received)) };
 }
 
+/**
+ * `BENCH_CPU_PROFILE_DIR`: the process writes a V8 CPU profile when it exits (`--cpu-prof`; the
+ * services exit on SIGTERM after their graceful stop) into a directory named after it there.
+ */
+function profiled(name: string): Record<string, string> {
+  const dir = benchConfig.BENCH_CPU_PROFILE_DIR;
+  if (!dir) return {};
+  return { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(dir, name)}` };
+}
+
 export async function runPipelineSteps(
   rates: readonly number[],
   durationSeconds: number,
@@ -134,10 +144,12 @@ export async function runPipelineSteps(
     consumers: 1,
     publisher: false,
     consumerEnv: {
+      ...profiled('consumer'),
       CONSUMER_WRITE_CONCURRENCY: String(benchConfig.BENCH_WRITE_SLOTS),
       ...(benchConfig.BENCH_BATCH_SIZE ? { BATCH_SIZE: String(benchConfig.BENCH_BATCH_SIZE) } : {}),
     },
     liveviewEnv: {
+      ...profiled('liveview'),
       LOG_LEVEL: 'warn',
       LIVEVIEW_POLL_INTERVAL_MS: String(benchConfig.BENCH_POLL_MS),
       // Empty means unset: the liveview then polls only.
@@ -189,6 +201,7 @@ export async function runPipelineSteps(
         PUBLISHER_LEDGER: String(benchConfig.BENCH_LEDGER),
         PUBLISHER_TRADES_PER_MESSAGE: String(perMessage),
         LOG_LEVEL: 'warn',
+        ...profiled(`publisher-${rate}-${perMessage}`),
       });
       const sampler = new ProcSampler(
         new Map([
