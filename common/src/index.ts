@@ -6,6 +6,7 @@ export * from './config.js';
 export * from './ledger.js';
 export * from './logger.js';
 export * from './mongo-monitor-watchdog.js';
+export * from './one-write.js';
 export * from './ops-server.js';
 export * from './secrets.js';
 export * from './settings.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '@stockmarket/common';
+import { inOneWrite, type Logger } from '@stockmarket/common';
 import type { ConfirmChannel } from 'amqplib';
 import type { ConfirmConnection, ConfirmedPublisherOptions, DeliveryEvents, OutgoingMessage } from './outgoing.js';
 import { tradeCount, tradeIds } from './outgoing.js';
@@ -73,6 +73,11 @@ export class ConfirmedPublisher {
     this.retryPause.end();
     this.flushRetries();
     this.wake();
+  }
+
+  /** Sends of one turn leave in one write (`inOneWrite`). */
+  inOneWrite(send: () => void): void {
+    inOneWrite(this.channel, send);
   }
 
   /** The channel is gone: every unconfirmed message will be republished on the next one. */

@@ -16,6 +16,7 @@ function run(tradesPerMessage: number, maxTrades: number) {
     capacity: () => 1_000,
     waitForCapacity: async () => {},
     send: (message: OutgoingMessage) => sent.push(message),
+    inOneWrite: (send: () => void) => send(),
   } as unknown as ConfirmedPublisher;
   const companies = ['AAPL', 'MSFT', 'TSLA'];
   let id = 0;

@@ -83,12 +83,14 @@ export class PublishingLoop {
       // The window counts messages; trades already packed will need room too.
       let count = Math.max(0, Math.min(pacer.due(now), capacity * this.perMessage - this.packer.size));
       if (maxTrades > 0) count = Math.min(count, maxTrades - this.count);
-      for (let i = 0; i < count; i++) {
-        const trade = tradeSchema.parse({ ...simulator.next(), id: nextId(now), ts: now }); // the shared contract
-        const full = this.packer.add(trade.company, trade, now);
-        if (full) this.send(trade.company, full);
-      }
-      for (const [company, trades] of this.packer.takeDue(now)) this.send(company, trades);
+      publisher.inOneWrite(() => {
+        for (let i = 0; i < count; i++) {
+          const trade = tradeSchema.parse({ ...simulator.next(), id: nextId(now), ts: now }); // the shared contract
+          const full = this.packer.add(trade.company, trade, now);
+          if (full) this.send(trade.company, full);
+        }
+        for (const [company, trades] of this.packer.takeDue(now)) this.send(company, trades);
+      });
       pacer.take(count);
       this.count += count;
       const wait = Math.min(pacer.msUntilNext(clock()), this.packer.msUntilDue(clock()));

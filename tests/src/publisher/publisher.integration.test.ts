@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { DEFAULT_COMPANIES, parseTrade } from '@stockmarket/common';
+import { DEFAULT_COMPANIES, inOneWrite, parseTrade } from '@stockmarket/common';
 import { RabbitMqServer, ServiceProcess, waitFor, waitForDepth } from '@stockmarket/stack';
 import type { ConsumeMessage } from 'amqplib';
 
@@ -115,6 +115,45 @@ test('publishes N trades: N valid contract messages with distinct ids in the com
   } finally {
     await publisher.stop();
   }
+});
+
+test("a turn's publishes leave in one socket write (inOneWrite), each still a message of its own", async () => {
+  const queue = 'stockmarket.test.one-write';
+  await rabbitmq.withChannel(async (channel) => {
+    await channel.assertQueue(queue, { durable: false });
+    try {
+      // The socket under the channel, with its two ways to write counted.
+      const socket = (channel as unknown as { connection: { stream: Record<string, unknown> } }).connection.stream;
+      const counts = { write: 0, writev: 0 };
+      for (const method of ['_write', '_writev'] as const) {
+        const original = socket[method] as (...args: unknown[]) => unknown;
+        socket[method] = (...args: unknown[]) => {
+          counts[method === '_write' ? 'write' : 'writev']++;
+          return original.apply(socket, args);
+        };
+      }
+      const publishTurn = async (expected: number, wrap: (send: () => void) => void) => {
+        counts.write = 0;
+        counts.writev = 0;
+        wrap(() => {
+          for (let i = 0; i < 100; i++) channel.sendToQueue(queue, Buffer.from(`{"n":${i}}`));
+        });
+        await waitFor(`${expected} messages in ${queue}`, async () => {
+          const { messageCount } = await channel.checkQueue(queue);
+          return messageCount === expected;
+        });
+        return { ...counts };
+      };
+      const plain = await publishTurn(100, (send) => send());
+      const corked = await publishTurn(200, (send) => inOneWrite(channel, send));
+      // The counts include checkQueue's own frames (one write each, after the turn).
+      assert.ok(plain.write + plain.writev >= 50, `without it, about one write per message: ${JSON.stringify(plain)}`);
+      assert.equal(corked.writev, 1, `with it, the turn in one writev: ${JSON.stringify(corked)}`);
+      assert.ok(corked.write <= 10, `only checkQueue's frames on their own: ${JSON.stringify(corked)}`);
+    } finally {
+      await channel.deleteQueue(queue);
+    }
+  });
 });
 
 test('a pre-existing queue with other arguments: used as it is, with a warning, no crash', async () => {
