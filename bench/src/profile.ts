@@ -52,7 +52,9 @@ export function summarize(profile: CpuProfile, top = 15): string[] {
     const from = origin(url, functionName);
     byOrigin.set(from, (byOrigin.get(from) ?? 0) + us);
     if (from !== '(idle)') busy += us;
-    const file = url ? `${url.replace(/^.*\/((?:common|publisher|consumer|liveview|stack)\/dist\/|node_modules\/)/, '$1')}:${lineNumber + 1}` : '';
+    const file = url
+      ? `${url.replace(/^.*\/((?:common|publisher|consumer|liveview|stack)\/dist\/|node_modules\/)/, '$1')}:${lineNumber + 1}`
+      : '';
     const key = `${functionName || '(anonymous)'} ${file}`.trim();
     byFunction.set(key, (byFunction.get(key) ?? 0) + us);
   }
