@@ -112,8 +112,23 @@ export class ComposeProject {
     );
   }
 
+  /**
+   * `docker pause`. The cgroup freezer can fail to stop a process busy in the kernel (a broker
+   * writing to disk): runc then thaws the container again and the engine answers `unable to
+   * freeze` (the compose suite's CI run of 7 Dec, 23:00). Tried up to five times, a second apart.
+   */
   async pause(container: ProjectContainer): Promise<void> {
-    await (await this.mine(container)).pause();
+    const handle = await this.mine(container);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handle.pause();
+        return;
+      } catch (error) {
+        if (!/unable to freeze/.test((error as Error).message) || attempt >= 5) throw error;
+        if ((await handle.inspect()).State.Paused) return;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
   }
 
   async unpause(container: ProjectContainer): Promise<void> {

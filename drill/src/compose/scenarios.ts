@@ -60,33 +60,48 @@ async function followerNode(project: ComposeProject): Promise<ProjectContainer> 
   throw new Error('no running broker node besides the leader');
 }
 
-/** A consumer replica holding a write lease, asked on its ops port inside the network. */
-async function leaseHolder(project: ComposeProject): Promise<ProjectContainer> {
-  for (const consumer of await project.containers('consumer')) {
-    if (!consumer.running) continue;
-    for (const address of Object.values(consumer.addresses)) {
-      const metrics = await fetch(`http://${address}:8081/metrics`, { signal: AbortSignal.timeout(3_000) })
-        .then((response) => response.text())
-        .catch(() => '');
-      // prom-client adds the default labels: consumer_leases_held{service="consumer"} 1
-      const held = /^consumer_leases_held(?:\{[^}]*\})? (\d+)/m.exec(metrics);
-      if (held && Number(held[1]) > 0) return consumer;
-    }
-  }
-  throw new Error('no consumer replica holds a lease');
+/**
+ * A consumer replica holding a write lease, asked on its ops port inside the network; asked again
+ * for a while, as right after a broker drill the replicas may still be taking their leases back.
+ */
+function leaseHolder(project: ComposeProject): Promise<ProjectContainer> {
+  return waitFor(
+    'a consumer replica holding a lease',
+    async () => {
+      for (const consumer of await project.containers('consumer')) {
+        if (!consumer.running) continue;
+        for (const address of Object.values(consumer.addresses)) {
+          const metrics = await fetch(`http://${address}:8081/metrics`, { signal: AbortSignal.timeout(3_000) })
+            .then((response) => response.text())
+            .catch(() => '');
+          // prom-client adds the default labels: consumer_leases_held{service="consumer"} 1
+          const held = /^consumer_leases_held(?:\{[^}]*\})? (\d+)/m.exec(metrics);
+          if (held && Number(held[1]) > 0) return consumer;
+        }
+      }
+      throw new Error('no consumer replica holds a lease');
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000 },
+  );
 }
 
-/** The MongoDB member that is primary now (with the FerretDB stand-in, its one server). */
-async function primaryMember(project: ComposeProject): Promise<ProjectContainer> {
-  for (const service of ['mongo1', 'mongo2', 'mongo3']) {
-    for (const member of await project.containers(service)) {
-      if (!member.running) continue;
-      for (const address of Object.values(member.addresses)) {
-        if (await isWritablePrimary(address)) return member;
+/** The MongoDB member that is primary now (with the FerretDB stand-in, its one server); asked again during an election. */
+function primaryMember(project: ComposeProject): Promise<ProjectContainer> {
+  return waitFor(
+    'a MongoDB member that says it is primary',
+    async () => {
+      for (const service of ['mongo1', 'mongo2', 'mongo3']) {
+        for (const member of await project.containers(service)) {
+          if (!member.running) continue;
+          for (const address of Object.values(member.addresses)) {
+            if (await isWritablePrimary(address)) return member;
+          }
+        }
       }
-    }
-  }
-  throw new Error('no MongoDB member says it is primary');
+      throw new Error('no MongoDB member says it is primary');
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000 },
+  );
 }
 
 /** Restarted at once, as the kill cancelled the restart policy (moby does so for a killed container). */
