@@ -9,12 +9,13 @@ set -eu
 export HOME=/cookie
 # A node whose boot fails (docker-compose.yml, rabbitmq-cluster) is restarted by Docker; until
 # then it cannot be reached and await_startup fails at once: ask again until the deadline.
-deadline=$(($(date +%s) + ${RABBITMQ_CLUSTER_WAIT_SECONDS:-300}))
+wait_seconds=300
+deadline=$(($(date +%s) + wait_seconds))
 for node in rabbit@rabbitmq1 rabbit@rabbitmq2 rabbit@rabbitmq3; do
   until rabbitmqctl -q -n "$node" await_startup --timeout 60 2>/tmp/await.err; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
       cat /tmp/await.err >&2
-      echo "rabbitmq-cluster: $node has not booted within ${RABBITMQ_CLUSTER_WAIT_SECONDS:-300} s" >&2
+      echo "rabbitmq-cluster: $node has not booted within $wait_seconds s" >&2
       exit 1
     fi
     echo "rabbitmq-cluster: $node is not up yet, asking again"
